@@ -1,0 +1,66 @@
+"""Command line: ``python -m autograder <command>``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="grade your notebooks in lessons/ and print a scorecard",
+                       description="Grade lessons/ (hidden tests included) without changing your files. "
+                       "Exit status: 0 when every requested lesson was graded, whatever the score; "
+                       "1 when some lesson could not be graded (the scorecard says why); 2 on bad usage.")
+    p.add_argument("lessons", nargs="*", help="lesson ids such as 01_feedback_loops or 01 (default: all)")
+    p.add_argument("--dir", default=None, help="folder holding the lesson folders (default: lessons/)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds a cell may run (default 60)")
+    p.add_argument("--budget", type=int, default=600, help="seconds a lesson may run (default 600)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+
+    p = sub.add_parser("build", help="generate lessons/ from solutions/ with nbgrader")
+    p.add_argument("lessons", nargs="*")
+    p.add_argument("--check", action="store_true", help="fail (exit 1) if lessons/ differs; change nothing")
+
+    p = sub.add_parser("execute", help="re-run solution notebooks and store their outputs")
+    p.add_argument("lessons", nargs="*")
+
+    p = sub.add_parser("bench", help="time what users wait for")
+    p.add_argument("--repeat", type=int, default=1)
+
+    args = parser.parse_args(argv)
+    # nbgrader runs tools of its environment (alembic) as subprocesses: put them on PATH.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    if args.command == "check":
+        from autograder.course import LESSONS
+        from autograder.selfcheck import run_check
+
+        return run_check(args.lessons, Path(args.dir) if args.dir else LESSONS, args.timeout,
+                         args.budget, args.json)
+    if args.command == "build":
+        from autograder.build import BuildError, build
+
+        try:
+            differ = build(args.lessons, check=args.check)
+        except BuildError as exc:
+            print(f"build failed: {exc} (lessons/ was left as it was)", file=sys.stderr)
+            return 1
+        if args.check:
+            for lesson in differ:
+                print(f"lessons/{lesson} is out of date with solutions/{lesson}: run `make build`")
+            return 1 if differ else 0
+        print(f"regenerated: {', '.join(differ) or 'nothing (already up to date)'}")
+        return 0
+    if args.command == "execute":
+        from autograder.notebooks import execute_solutions
+
+        return execute_solutions(args.lessons)
+    if args.command == "bench":
+        from autograder.bench import bench
+
+        return bench(args.repeat)
+    return 2

@@ -1,0 +1,35 @@
+"""Where the course's files are, and how to read a lesson notebook's graded cells."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+LESSONS = ROOT / "lessons"
+LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
+
+
+def lesson_ids() -> list[str]:
+    """The lesson ids (``01_feedback_loops``, ...) in course order, from ``solutions/``."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and LESSON_ID.match(p.name))
+
+
+def notebook_path(lesson: str, folder: Path = LESSONS) -> Path:
+    return folder / lesson / f"{lesson}.ipynb"
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def graded_cells(nb) -> list:
+    """The graded test cells of a notebook, in order."""
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
+
+
+def read_notebook(path: Path):
+    return nbformat.read(str(path), as_version=4)

@@ -1,0 +1,122 @@
+"""Run a notebook's code cells one by one in a Jupyter kernel, surviving what learners' code does.
+
+Every cell gets a timeout. A cell that times out is interrupted; if the kernel then stops
+answering (code that swallows KeyboardInterrupt) or dies (``os._exit``, a crash), a fresh kernel
+is started and the cells that had succeeded so far are replayed, so later cells still run and
+earlier work still counts. Each cell's fate is recorded in a :class:`CellRun`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+TIMEOUT_ENAME = "CellTimeout"
+
+
+@dataclass
+class CellRun:
+    status: str  # "ok", "error", "timeout", "died", "skipped"
+    ename: str = ""
+    evalue: str = ""
+
+
+def _error_of(cell):
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return out.get("ename", ""), out.get("evalue", "")
+    return None
+
+
+class Runner:
+    """Execute ``nb`` (a NotebookNode, changed in place: outputs are stored) cell by cell."""
+
+    def __init__(self, nb, cwd, timeout=60, budget=600, kernel_name="python3", on_cell=None):
+        self.nb = nb
+        self.timeout = timeout
+        self.deadline = time.monotonic() + budget
+        self.on_cell = on_cell or (lambda index, run: None)
+        self.client = NotebookClient(
+            nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
+            interrupt_on_timeout=True, resources={"metadata": {"path": str(cwd)}},
+            error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"did not finish within {timeout} s",
+                              "traceback": []},
+            record_timing=False,
+        )
+        self.succeeded = []  # indices of cells to replay after a restart
+
+    def _start(self):
+        self.client.km = self.client.create_kernel_manager()
+        self.client.start_new_kernel()
+        self.client.start_new_kernel_client()
+
+    def _stop(self):
+        try:
+            self.client._cleanup_kernel()
+        except Exception:  # noqa: BLE001 - a dead kernel may fail to clean up; nothing to save
+            pass
+
+    def _responsive(self) -> bool:
+        probe = nbformat.v4.new_code_cell("pass")
+        saved, self.client.timeout = self.client.timeout, 5
+        try:
+            self.client.execute_cell(probe, 0, store_history=False)
+            return _error_of(probe) is None
+        except (CellTimeoutError, DeadKernelError, RuntimeError):
+            return False
+        finally:
+            self.client.timeout = saved
+
+    def _restart(self):
+        self._stop()
+        self._start()
+        for index in self.succeeded:
+            cell = nbformat.from_dict(dict(self.nb.cells[index]))
+            try:
+                self.client.execute_cell(cell, index)
+            except (CellTimeoutError, DeadKernelError):
+                break
+
+    def _run_one(self, index) -> CellRun:
+        cell = self.nb.cells[index]
+        try:
+            self.client.execute_cell(cell, index)
+        except DeadKernelError:
+            self._restart()
+            return CellRun("died", "DeadKernel", "the kernel died while running this cell")
+        except CellTimeoutError:
+            self._restart()
+            return CellRun("timeout", TIMEOUT_ENAME, f"did not finish within {self.timeout} s")
+        error = _error_of(cell)
+        if error is None:
+            self.succeeded.append(index)
+            return CellRun("ok")
+        ename, evalue = error
+        if ename == TIMEOUT_ENAME:
+            if not self._responsive():
+                self._restart()
+            return CellRun("timeout", ename, evalue)
+        if not self._responsive():
+            self._restart()
+            return CellRun("died", "DeadKernel", "the kernel stopped answering after this cell")
+        return CellRun("error", ename, evalue)
+
+    def run(self) -> dict[int, CellRun]:
+        runs = {}
+        self._start()
+        try:
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if time.monotonic() > self.deadline:
+                    runs[index] = CellRun("skipped", "OutOfTime", "not run: the notebook ran out of time")
+                else:
+                    runs[index] = self._run_one(index)
+                self.on_cell(index, runs[index])
+        finally:
+            self._stop()
+        return runs
