@@ -185,6 +185,19 @@ def diagnose(exercise: Exercise, fns: dict, case: Case, outs: dict):
     return None
 
 
+def diagnose_structure(exercise: Exercise, fns: dict, case: Case, message: str):
+    """The planted bug that fails this case with the same structural message, if any."""
+    for bug in exercise.bugs:
+        try:
+            exercise.outputs({**fns, exercise.function: bug.func}, case)
+        except Mismatch as exc:
+            if str(exc) == message:
+                return bug
+        except Exception:  # noqa: BLE001, S112 - a bug that crashes otherwise does not match
+            continue
+    return None
+
+
 def check(grade_id: str, *functions) -> None:
     """Hidden test: raise ``AssertionError`` (one line) unless the functions match the reference."""
     from autograder.exercises import EXERCISES
@@ -198,8 +211,9 @@ def check(grade_id: str, *functions) -> None:
         want = exercise.outputs(exercise.reference, case)
         try:
             got = exercise.outputs(learner, case)
-        except Mismatch:
-            raise
+        except Mismatch as exc:  # the output's structure is wrong: name a bug that does the same
+            bug = diagnose_structure(exercise, exercise.reference, case, str(exc))
+            raise Mismatch(f"{exc}. Likely mistake: {bug.message}" if bug else str(exc)) from None
         except NotImplementedError:
             raise
         except Exception as exc:  # the learner's code crashed on a hidden input

@@ -210,6 +210,40 @@ def test_saturated_inputs_stay_finite():
         assert all(np.all(np.isfinite(g)) for g in grads.values())
 
 
+def test_backward_does_not_modify_cache():
+    """Running a sequence backward twice must give identical gradients."""
+    rng = np.random.default_rng(7)
+    N, T, D, H = 2, 3, 3, 4
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    w = rng.standard_normal((N, T, H))
+    _, cache = lstm_forward(x, h0, h0, make_params(rng, D, H, 4))
+    first, second = lstm_backward(w, cache), lstm_backward(w, cache)
+    for a, b in zip(first[:3], second[:3]):
+        np.testing.assert_array_equal(a, b)
+    for k in PARAM_KEYS:
+        np.testing.assert_array_equal(first[3][k], second[3][k])
+    _, cache = gru_forward(x, h0, make_params(rng, D, H, 3))
+    first, second = gru_backward(w, cache), gru_backward(w, cache)
+    for a, b in zip(first[:2], second[:2]):
+        np.testing.assert_array_equal(a, b)
+    for k in PARAM_KEYS:
+        np.testing.assert_array_equal(first[2][k], second[2][k])
+
+
+def test_public_names():
+    from autograder.reference import gru, lstm
+
+    assert sorted(lstm.__all__) == [
+        "lstm_backward", "lstm_forward", "lstm_step_backward", "lstm_step_forward"
+    ]
+    assert sorted(gru.__all__) == [
+        "gru_backward", "gru_forward", "gru_step_backward", "gru_step_forward"
+    ]
+    for module in (lstm, gru):
+        for name in module.__all__:
+            assert callable(getattr(module, name))
+
+
 # --------------------------------------------------------------------------
 # against PyTorch
 # --------------------------------------------------------------------------
