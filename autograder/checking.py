@@ -55,7 +55,9 @@ class Bug:
 
     def plant_source(self, function: str) -> str:
         """Source code that defines the learner's function as this bug (for planting in a notebook)."""
-        src = inspect.getsource(self.func)
+        lines = inspect.getsource(self.func).splitlines(keepends=True)
+        start = next(i for i, line in enumerate(lines) if line.startswith("def "))
+        src = "".join(lines[start:])  # without the registering decorator
         return f"import numpy as np\n\n{src}\n{function} = {self.func.__name__}\n"
 
 

@@ -26,10 +26,13 @@ class CellRun:
 
 
 def _error_of(cell):
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return out.get("ename", ""), out.get("evalue", "")
-    return None
+    """(ename, evalue) of the cell's error output, a timeout taking precedence; None if none."""
+    errors = [(o.get("ename", ""), o.get("evalue", "")) for o in cell.get("outputs", [])
+              if o.get("output_type") == "error"]
+    for ename, evalue in errors:
+        if ename in (TIMEOUT_ENAME, "KeyboardInterrupt"):  # our interrupt after the timeout
+            return TIMEOUT_ENAME, evalue if ename == TIMEOUT_ENAME else ""
+    return errors[0] if errors else None
 
 
 class Runner:
@@ -45,9 +48,13 @@ class Runner:
             interrupt_on_timeout=True, resources={"metadata": {"path": str(cwd)}},
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"did not finish within {timeout} s",
                               "traceback": []},
-            record_timing=False,
+            record_timing=False, on_cell_executed=self._record_reply, shutdown_kernel="immediate",
         )
+        self.reply = {}
         self.succeeded = []  # indices of cells to replay after a restart
+
+    def _record_reply(self, cell=None, cell_index=None, execute_reply=None, **_):
+        self.reply = (execute_reply or {}).get("content", {})
 
     def _start(self):
         self.client.km = self.client.create_kernel_manager()
@@ -62,10 +69,11 @@ class Runner:
 
     def _responsive(self) -> bool:
         probe = nbformat.v4.new_code_cell("pass")
-        saved, self.client.timeout = self.client.timeout, 5
+        saved, self.client.timeout = self.client.timeout, 2
+        self.reply = {}
         try:
             self.client.execute_cell(probe, 0, store_history=False)
-            return _error_of(probe) is None
+            return _error_of(probe) is None and self.reply.get("status") == "ok"
         except (CellTimeoutError, DeadKernelError, RuntimeError):
             return False
         finally:
@@ -83,6 +91,7 @@ class Runner:
 
     def _run_one(self, index) -> CellRun:
         cell = self.nb.cells[index]
+        self.reply = {}
         try:
             self.client.execute_cell(cell, index)
         except DeadKernelError:
@@ -92,6 +101,8 @@ class Runner:
             self._restart()
             return CellRun("timeout", TIMEOUT_ENAME, f"did not finish within {self.timeout} s")
         error = _error_of(cell)
+        if self.reply.get("ename") == TIMEOUT_ENAME:  # the kernel never answered: no error output
+            error = (TIMEOUT_ENAME, "")
         if error is None:
             self.succeeded.append(index)
             return CellRun("ok")
@@ -99,7 +110,7 @@ class Runner:
         if ename == TIMEOUT_ENAME:
             if not self._responsive():
                 self._restart()
-            return CellRun("timeout", ename, evalue)
+            return CellRun("timeout", ename, f"did not finish within {self.timeout} s")
         if not self._responsive():
             self._restart()
             return CellRun("died", "DeadKernel", "the kernel stopped answering after this cell")

@@ -234,11 +234,12 @@ def test_public_names():
     from autograder.reference import gru, lstm
 
     assert sorted(lstm.__all__) == [
-        "lstm_backward", "lstm_forward", "lstm_step_backward", "lstm_step_forward"
+        "lstm_backward",
+        "lstm_forward",
+        "lstm_step_backward",
+        "lstm_step_forward",
     ]
-    assert sorted(gru.__all__) == [
-        "gru_backward", "gru_forward", "gru_step_backward", "gru_step_forward"
-    ]
+    assert sorted(gru.__all__) == ["gru_backward", "gru_forward", "gru_step_backward", "gru_step_forward"]
     for module in (lstm, gru):
         for name in module.__all__:
             assert callable(getattr(module, name))
@@ -257,8 +258,7 @@ def torch():
 def load_torch_params(torch, module, p):
     """Copy a reference parameter dict into a torch RNN module / cell."""
     suffix = "_l0" if hasattr(module, "weight_ih_l0") else ""
-    names = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih",
-             "b_hh": "bias_hh"}
+    names = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
     with torch.no_grad():
         for k, name in names.items():
             getattr(module, name + suffix).copy_(torch.from_numpy(p[k]))
@@ -289,7 +289,7 @@ def test_lstm_matches_torch(torch):
     lstm = torch.nn.LSTM(D, H, batch_first=True, dtype=torch.float64)
     tp = load_torch_params(torch, lstm, p)
     xt, h0t, c0t = leaf(torch, x), leaf(torch, h0[None]), leaf(torch, c0[None])
-    out, (hn, cn) = lstm(xt, (h0t, c0t))
+    out, (hn, _) = lstm(xt, (h0t, c0t))
     (out * torch.from_numpy(w)).sum().backward()
 
     assert_close_to_torch(

@@ -115,6 +115,15 @@ def forward_time_major(x, h0, p):
     return np.stack(states), None
 
 
+@ex_rnn_forward.bug("hs includes h0: it should hold only the T states after reading x[:, 0], ..., x[:, T-1]")
+def forward_includes_h0(x, h0, p):
+    states, h = [h0], h0
+    for t in range(x.shape[1]):
+        h, _ = rnn_step_forward(x[:, t], h, p)
+        states.append(h)
+    return np.stack(states, axis=1), None
+
+
 def _count_cases(rng):
     return [Case(f"D={D}, H={H}, K={K}", (D, H, K)) for D, H, K in [(1, 32, 1), (3, 7, 2), (10, 1, 4)]]
 
@@ -172,6 +181,11 @@ def radius_by_frobenius(W, rho):
     return W * (rho / np.linalg.norm(W))
 
 
+@ex_scale_spectral_radius.bug("the ratio is upside down: multiply W by rho / (max |eigenvalue|)")
+def radius_inverted(W, rho):
+    return W * (np.max(np.abs(np.linalg.eigvals(W))) / rho)
+
+
 def _readout_cases(rng):
     cases = []
     for N, H, alpha in [(30, 4, 0.0), (50, 8, 1.5), (200, 16, 10.0)]:
@@ -204,6 +218,13 @@ def readout_no_ridge(F, y, alpha):
     Fc, yc = F - F.mean(axis=0), y - y.mean()
     w = np.linalg.lstsq(Fc, yc, rcond=None)[0]
     return w, float(y.mean() - F.mean(axis=0) @ w)
+
+
+@ex_fit_readout.bug("the intercept is not mean(y): with centred features it is c = mean(y) - mean(F) @ w")
+def readout_intercept_mean_y(F, y, alpha):
+    Fc, yc = F - F.mean(axis=0), y - y.mean()
+    w = np.linalg.solve(Fc.T @ Fc + alpha * np.eye(F.shape[1]), Fc.T @ yc)
+    return w, float(y.mean())
 
 
 EXERCISES = [

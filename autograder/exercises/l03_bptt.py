@@ -156,6 +156,37 @@ def backward_wrong_previous_state(dhs, cache):
     return dx, dh, grads
 
 
+@ex_rnn_backward.bug("dh0 is the gradient of h0, one step before hs[:, 0]: return the dh_prev of step 0")
+def backward_dh0_is_first_state(dhs, cache):
+    x, hs, p = cache["x"], cache["hs"], cache["p"]
+    dx, dh = np.zeros(x.shape), np.zeros_like(cache["h0"])
+    grads = {k: np.zeros_like(v) for k, v in p.items()}
+    for t in reversed(range(hs.shape[1])):
+        h_prev = hs[:, t - 1] if t > 0 else cache["h0"]
+        dh_t = dhs[:, t] + dh
+        dx[:, t], dh, g = rnn_step_backward(dh_t, (x[:, t], h_prev, hs[:, t], p))
+        for k in grads:
+            grads[k] += g[k]
+    return dx, dh_t, grads
+
+
+@ex_rnn_backward.bug("the gradient from h_{t+1} skipped tanh': add it to dhs[:, t] before the 1 - h² factor")
+def backward_carry_skips_tanh(dhs, cache):
+    x, hs, p = cache["x"], cache["hs"], cache["p"]
+    dx, dh_next = np.zeros(x.shape), np.zeros_like(cache["h0"])
+    grads = {k: np.zeros_like(v) for k, v in p.items()}
+    for t in reversed(range(hs.shape[1])):
+        h_prev = hs[:, t - 1] if t > 0 else cache["h0"]
+        da = dhs[:, t] * (1 - hs[:, t] ** 2) + dh_next
+        dx[:, t] = da @ p["W_ih"]
+        grads["W_ih"] += da.T @ x[:, t]
+        grads["W_hh"] += da.T @ h_prev
+        grads["b_ih"] += da.sum(axis=0)
+        grads["b_hh"] += da.sum(axis=0)
+        dh_next = da @ p["W_hh"]
+    return dx, dh_next, grads
+
+
 def _numeric_cases(rng):
     cases = []
     for shape in [(3,), (2, 3), (4, 2)]:
@@ -225,6 +256,20 @@ def numeric_no_restore(f, x, eps=1e-6):
         plus = f(x)
         flat[i] = old - eps
         minus = f(x)
+        grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@ex_numeric_gradient.bug("x.flatten() is a copy: perturbing it leaves x and f(x) unchanged; perturb x itself")
+def numeric_perturbs_copy(f, x, eps=1e-6):
+    grad, flat = np.zeros(x.shape), x.flatten()
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = f(x)
+        flat[i] = old - eps
+        minus = f(x)
+        flat[i] = old
         grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
     return grad
 
@@ -311,6 +356,13 @@ def clip_scales_up(grads, max_norm):
 def clip_no_sqrt(grads, max_norm):
     total = float(sum(np.sum(g * g) for g in grads.values()))
     return {k: g * min(1.0, max_norm / (total + 1e-6)) for k, g in grads.items()}, total
+
+
+@ex_clip_grad_norm.bug("the total norm was taken after clipping; return it before clipping, as torch does")
+def clip_total_after(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return {k: g * scale for k, g in grads.items()}, total * scale
 
 
 EXERCISES = [ex_rnn_step_backward, ex_rnn_backward, ex_numeric_gradient, ex_state_gradient_norms,

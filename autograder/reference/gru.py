@@ -59,7 +59,7 @@ def _sigmoid(x, out=None):
 def _split(act):
     """Views of the three H-wide blocks r, z, n of an (N, 3H) array."""
     H = act.shape[1] // 3
-    return act[:, :H], act[:, H:2 * H], act[:, 2 * H:]
+    return act[:, :H], act[:, H : 2 * H], act[:, 2 * H :]
 
 
 def _activate(gi, gh, out=None):
@@ -78,10 +78,10 @@ def _activate(gi, gh, out=None):
     if out is None:
         out = np.empty(gi.shape, dtype=np.result_type(gi, gh))
     # r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z), computed together
-    _sigmoid(gi[:, :2 * H] + gh[:, :2 * H], out=out[:, :2 * H])
+    _sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H], out=out[:, : 2 * H])
     r = out[:, :H]
     # n = tanh(gi_n + r * gh_n)
-    np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:], out=out[:, 2 * H:])
+    np.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :], out=out[:, 2 * H :])
     return out
 
 
@@ -107,19 +107,20 @@ def _pointwise_backward(dh, h_prev, act, gh_n, dgi=None, dgh=None):
     if dgh is None:
         dgh = np.empty_like(act)
     dgi_r, dgi_z, dgi_n = _split(dgi)
-    # h' = (1 - z) * n + z * h
+    # h' = (1 - z) * n + z * h: gradients of n, z and (directly) of h
     dn = dh * (1.0 - z)
-    dz = dh * (h_prev - n)
+    np.multiply(dh, h_prev - n, out=dgi_z)  # dz
     dh_direct = dh * z
-    # n = tanh(gi_n + r * gh_n): tanh' = 1 - n^2 gives d(gi_n) directly
+    # n = tanh(gi_n + r * gh_n): tanh' = 1 - n^2 gives d(gi_n), then dr
     np.multiply(dn, 1.0 - n * n, out=dgi_n)
-    dr = dgi_n * gh_n
-    # r, z = sigmoid(...): sigma' = s (1 - s)
-    np.multiply(dr, r * (1.0 - r), out=dgi_r)
-    np.multiply(dz, z * (1.0 - z), out=dgi_z)
+    np.multiply(dgi_n, gh_n, out=dgi_r)  # dr
+    # r, z = sigmoid(...): sigma' = s (1 - s), on the [r | z] blocks at once
+    rz = act[:, : 2 * H]
+    drz = dgi[:, : 2 * H]  # holds [dr | dz]; becomes the pre-activation grads
+    drz *= rz * (1.0 - rz)
     # gh enters like gi, except that its n block is scaled by r.
-    dgh[:, :2 * H] = dgi[:, :2 * H]
-    np.multiply(dgi_n, r, out=dgh[:, 2 * H:])
+    dgh[:, : 2 * H] = dgi[:, : 2 * H]
+    np.multiply(dgi_n, r, out=dgh[:, 2 * H :])
     return dgi, dgh, dh_direct
 
 
@@ -139,10 +140,10 @@ def gru_step_forward(x, h_prev, p):
     gi = x @ p["W_ih"].T + p["b_ih"]  # gi = x W_ih^T + b_ih
     gh = h_prev @ p["W_hh"].T + p["b_hh"]  # gh = h W_hh^T + b_hh
     act = _activate(gi, gh)
-    r, z, n = _split(act)
+    _, z, n = _split(act)
     # h' = (1 - z) * n + z * h, written as n + z * (h - n)
     h = n + z * (h_prev - n)
-    cache = (x, h_prev, act, gh[:, 2 * H:], p)
+    cache = (x, h_prev, act, gh[:, 2 * H :], p)
     return h, cache
 
 
@@ -210,8 +211,8 @@ def gru_forward(x, h0, p):
     for t in range(T):
         h = h_states[t]
         gh = h @ W_hh_T + b_hh  # gh = h W_hh^T + b_hh
-        r, z, n = _split(_activate(acts[t], gh, out=acts[t]))
-        gh_ns[t] = gh[:, 2 * H:]
+        _, z, n = _split(_activate(acts[t], gh, out=acts[t]))
+        gh_ns[t] = gh[:, 2 * H :]
         # h' = (1 - z) * n + z * h, written as n + z * (h - n)
         np.add(n, z * (h - n), out=h_states[t + 1])
 

@@ -58,7 +58,7 @@ def _sigmoid(x, out=None):
 def _split(act):
     """Views of the four H-wide gate blocks i, f, g, o of an (N, 4H) array."""
     H = act.shape[1] // 4
-    return act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+    return act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
 
 
 def _activate(a, out=None):
@@ -69,7 +69,7 @@ def _activate(a, out=None):
     """
     H = a.shape[1] // 4
     act = _sigmoid(a, out=out)  # i, f, o (the g block is overwritten next)
-    np.tanh(a[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])  # g
+    np.tanh(a[:, 2 * H : 3 * H], out=act[:, 2 * H : 3 * H])  # g
     return act
 
 
@@ -77,8 +77,8 @@ def _activate_grad(act):
     """Local derivative d act / d a (N, 4H), from the activated gates act."""
     H = act.shape[1] // 4
     deriv = act * (1.0 - act)  # sigmoid' = s (1 - s) for i, f, o
-    g = act[:, 2 * H:3 * H]
-    deriv[:, 2 * H:3 * H] = 1.0 - g * g  # tanh' = 1 - t^2 for g
+    g = act[:, 2 * H : 3 * H]
+    deriv[:, 2 * H : 3 * H] = 1.0 - g * g  # tanh' = 1 - t^2 for g
     return deriv
 
 
@@ -250,9 +250,7 @@ def lstm_backward(dhs, cache):
         # h_t feeds both the loss directly (dhs) and the next step (dh_next).
         dh = dhs[:, t] + dh_next
         tanh_c = np.tanh(c_states[t + 1])  # recomputed rather than stored
-        da, dc_next = _pointwise_backward(
-            dh, dc_next, gates[t], c_states[t], tanh_c, out=da_all[t]
-        )
+        da, dc_next = _pointwise_backward(dh, dc_next, gates[t], c_states[t], tanh_c, out=da_all[t])
         # a_t = ... + h_{t-1} W_hh^T
         dh_next = da @ W_hh
 
