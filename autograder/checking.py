@@ -71,6 +71,8 @@ class Exercise:
         ``fns`` maps every name in ``functions`` to a callable.
     cases: ``cases(rng) -> [Case, ...]``, fresh random inputs.
     reference: mapping of function name -> reference implementation.
+    bug_context: the functions a planted bug is combined with when diagnosing, when they must
+        differ from the reference (e.g. a forward pass whose cache has the notebook's layout).
     """
 
     grade_id: str
@@ -80,6 +82,7 @@ class Exercise:
     reference: dict
     tol: float = 1e-7
     bugs: list = field(default_factory=list)
+    bug_context: dict | None = None  # functions the bugs run with (default: reference)
 
     @property
     def function(self) -> str:
@@ -214,7 +217,7 @@ def check(grade_id: str, *functions) -> None:
         try:
             got = exercise.outputs(learner, case)
         except Mismatch as exc:  # the output's structure is wrong: name a bug that does the same
-            bug = diagnose_structure(exercise, exercise.reference, case, str(exc))
+            bug = diagnose_structure(exercise, exercise.bug_context or exercise.reference, case, str(exc))
             raise Mismatch(f"{exc}. Likely mistake: {bug.message}" if bug else str(exc)) from None
         except NotImplementedError:
             raise
@@ -228,7 +231,7 @@ def check(grade_id: str, *functions) -> None:
         problems = [p for k in want if (p := _compare(k, got[k], want[k], exercise.tol))]
         if problems:
             message = f"{exercise.function}: {problems[0]} on a hidden test ({case.label})"
-            bug = diagnose(exercise, exercise.reference, case, got)
+            bug = diagnose(exercise, exercise.bug_context or exercise.reference, case, got)
             if bug is not None:
                 message += f". Likely mistake: {bug.message}"
             raise Mismatch(message)

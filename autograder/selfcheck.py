@@ -193,7 +193,7 @@ def scorecard(results: list[LessonResult]) -> str:
 
 
 def run_check(lessons=None, learner_dir=LESSONS, timeout=60, budget=600, json_out=None,
-              stream=sys.stdout) -> int:
+              stream=None) -> int:
     """Grade the lessons and print the scorecard. Exit status: 0 when every requested lesson was
     graded (whatever the score), 1 when some lesson could not be graded (each says why)."""
     known = lesson_ids()
@@ -213,7 +213,7 @@ def run_check(lessons=None, learner_dir=LESSONS, timeout=60, budget=600, json_ou
 
         results.append(grade_lesson(lesson, learner_dir, timeout, budget, progress))
         print("\r\033[K", end="", file=sys.stderr, flush=True)
-    print(scorecard(results), file=stream)
+    print(scorecard(results), file=stream or sys.stdout)
     if json_out:
         Path(json_out).write_text(json.dumps([asdict(r) | {"points": r.points} for r in results], indent=1))
     return 1 if any(r.error for r in results) else 0

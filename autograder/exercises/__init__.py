@@ -6,9 +6,12 @@ One module per lesson (``l02_vanilla_rnn.py`` for ``solutions/02_vanilla_rnn``);
 
 import importlib
 import pkgutil
+import re
 
 EXERCISES = {}
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if not re.match(r"l\d\d_", _info.name):  # shared helpers, not a lesson
+        continue
     _module = importlib.import_module(f"{__name__}.{_info.name}")
     for _exercise in _module.EXERCISES:
         if _exercise.grade_id in EXERCISES:

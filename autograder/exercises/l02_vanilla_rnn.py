@@ -13,13 +13,13 @@ REF = {
 }
 
 
-def random_rnn_params(rng, D, H, scale=0.5):
-    """A random parameter dict in PyTorch's layout (different shapes expose transposes)."""
+def random_rnn_params(rng, D, H, scale=0.5, gates=1):
+    """A random parameter dict in PyTorch's layout (G = gates blocks; odd shapes expose transposes)."""
     return {
-        "W_ih": rng.normal(scale=scale, size=(H, D)),
-        "W_hh": rng.normal(scale=scale / np.sqrt(H), size=(H, H)),
-        "b_ih": rng.normal(scale=scale, size=H),
-        "b_hh": rng.normal(scale=scale, size=H),
+        "W_ih": rng.normal(scale=scale, size=(gates * H, D)),
+        "W_hh": rng.normal(scale=scale / np.sqrt(H), size=(gates * H, H)),
+        "b_ih": rng.normal(scale=scale, size=gates * H),
+        "b_hh": rng.normal(scale=scale, size=gates * H),
     }
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["rnn_param_count", "scale_spectral_radius", "fit_readout"]
+__all__ = ["fit_readout", "gated_param_count", "rnn_param_count", "scale_spectral_radius"]
 
 
 def rnn_param_count(D, H, K):
@@ -25,3 +25,8 @@ def fit_readout(F, y, alpha):
     Fc, yc = F - F_mean, y - y_mean
     w = np.linalg.solve(Fc.T @ Fc + alpha * np.eye(F.shape[1]), Fc.T @ yc)
     return w, float(y_mean - F_mean @ w)
+
+
+def gated_param_count(G, D, H):
+    """Parameters of one recurrent layer with G gate blocks (RNN 1, GRU 3, LSTM 4): G·H·(D + H + 2)."""
+    return G * H * (D + H + 2)
