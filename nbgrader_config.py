@@ -19,6 +19,26 @@ c.ClearSolutions.code_stub = {
 }
 # Student versions start without outputs; solutions keep theirs.
 c.ClearOutput.enabled = True
-# A cell that runs longer than this is stopped and counted as failed.
-c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
+
+# Hardening (see autograder/nbgrader_plugins.py): deleted test cells come back, execution survives
+# hostile code, every exercise is re-checked outside the learner's kernel, feedback hides hidden tests.
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from autograder.nbgrader_plugins import SafeExecute, ShortTracebacks, VerifyAnswers  # noqa: E402
+
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.autograde_preprocessors = [
+    SafeExecute, VerifyAnswers, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades, CSSHTMLHeaderPreprocessor]
+c.SafeExecute.timeout = 60

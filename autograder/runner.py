@@ -35,6 +35,31 @@ def _error_of(cell):
     return errors[0] if errors else None
 
 
+MAX_OUTPUT_CHARS = 200_000  # per cell: a runaway print loop must not fill memory or the notebook
+
+
+class CappedClient(NotebookClient):
+    """A NotebookClient that keeps at most MAX_OUTPUT_CHARS of text output per cell."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream":
+            used = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
+            if used >= MAX_OUTPUT_CHARS:
+                return None
+            text = msg["content"].get("text", "")
+            if used + len(text) > MAX_OUTPUT_CHARS:
+                msg = {**msg, "content": {**msg["content"], "text": text[: MAX_OUTPUT_CHARS - used]
+                                          + "\n[output truncated by the autograder]\n"}}
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def add_error(cell, ename, evalue):
+    """Record a failure in the cell's outputs (nbgrader scores a cell by its error outputs)."""
+    if not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+        cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+            "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+
+
 class Runner:
     """Execute ``nb`` (a NotebookNode, changed in place: outputs are stored) cell by cell."""
 
@@ -43,7 +68,7 @@ class Runner:
         self.timeout = timeout
         self.deadline = time.monotonic() + budget
         self.on_cell = on_cell or (lambda index, run: None)
-        self.client = NotebookClient(
+        self.client = CappedClient(
             nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
             interrupt_on_timeout=True, resources={"metadata": {"path": str(cwd)}},
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"did not finish within {timeout} s",
@@ -127,6 +152,8 @@ class Runner:
                     runs[index] = CellRun("skipped", "OutOfTime", "not run: the notebook ran out of time")
                 else:
                     runs[index] = self._run_one(index)
+                if runs[index].status in ("timeout", "died", "skipped"):
+                    add_error(cell, runs[index].ename, runs[index].evalue)
                 self.on_cell(index, runs[index])
         finally:
             self._stop()

@@ -21,6 +21,7 @@ import nbformat
 
 from autograder.course import LESSONS, SOLUTIONS, graded_cells, lesson_ids, nbgrader_meta, notebook_path
 from autograder.runner import CellRun, Runner
+from autograder.verify import CHECK_CALL, verify
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 
@@ -144,15 +145,20 @@ def grade_lesson(lesson, learner_dir=LESSONS, timeout=60, budget=600, progress=N
             if item.is_file() and item.suffix != ".ipynb":
                 shutil.copy(item, tmp)
         runs = Runner(nb, tmp, timeout=timeout, budget=budget, on_cell=on_cell).run()
+    verdicts = verify(nb, timeout=timeout)  # the same exercises, outside the learner's kernel
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if not meta.get("grade") or cell.cell_type != "code":
             continue
         run = runs.get(index, CellRun("skipped", "", "not run"))
+        reason = failure_reason(run)
+        for match in CHECK_CALL.finditer(cell.source):
+            verdict = verdicts.get(match.group("gid"))
+            if not reason and verdict and not verdict.passed:
+                reason = verdict.reason
         points = float(meta.get("points", 0))
         result.exercises.append(ExerciseResult(
-            meta["grade_id"], exercise_label(meta["grade_id"]),
-            points if run.status == "ok" else 0.0, points, failure_reason(run)))
+            meta["grade_id"], exercise_label(meta["grade_id"]), 0.0 if reason else points, points, reason))
     return result
 
 
