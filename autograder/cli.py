@@ -29,6 +29,20 @@ def main(argv=None) -> int:
     p = sub.add_parser("execute", help="re-run solution notebooks and store their outputs")
     p.add_argument("lessons", nargs="*")
 
+    p = sub.add_parser("grade", help="autograde every collected submission with nbgrader, in parallel",
+                       description="Autograde submitted/<student>/<lesson>/ with nbgrader (hardened by "
+                       "nbgrader_config.py), in parallel, then export grades to CSV.")
+    p.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel autograde processes (default: cores)")
+    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite:///gradebook.db)")
+    p.add_argument("--csv", default="grades.csv", help="where to export the grades (default grades.csv)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds a cell may run (default: config, 60)")
+
+    p = sub.add_parser("experiments", help="run the experiments behind lessons 07-08 (JSON lines)")
+    p.add_argument("names", nargs="*", help="experiment names (default: all)")
+    p.add_argument("--quick", action="store_true", help="a small version, for a smoke test")
+    p.add_argument("--out", default=None, help="also write the JSON lines to this file")
+
     p = sub.add_parser("bench", help="time what users wait for")
     p.add_argument("--repeat", type=int, default=1)
 
@@ -59,6 +73,14 @@ def main(argv=None) -> int:
         from autograder.notebooks import execute_solutions
 
         return execute_solutions(args.lessons)
+    if args.command == "grade":
+        from autograder.grade import grade
+
+        return grade(args.lessons, args.jobs, args.db, args.csv, timeout=args.timeout)
+    if args.command == "experiments":
+        from autograder.experiments import run_all
+
+        return run_all(args.names, args.quick, args.out)
     if args.command == "bench":
         from autograder.bench import bench
 

@@ -13,8 +13,12 @@ import time
 import numpy as np
 
 from autograder import reference as ref
+from autograder.reference import ablation
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+# LSTMs with one gate removed (lesson 08): three gate blocks, see autograder/reference/ablation.py.
+ABLATIONS = tuple(ablation.ABLATION_BLOCKS)
+GATES.update({name: 3 for name in ABLATIONS})
 
 
 def adding_problem(N, T, rng):
@@ -51,6 +55,9 @@ def init_params(model, D, H, rng, forget_bias=0.0):
     }
     if model == "lstm":
         p["b_ih"][H:2 * H] += forget_bias
+    elif "f" in ablation.ABLATION_BLOCKS.get(model, ()):
+        k = ablation.ABLATION_BLOCKS[model].index("f")
+        p["b_ih"][k * H:(k + 1) * H] += forget_bias
     return p
 
 
@@ -60,12 +67,14 @@ def forward(model, x, p):
     h0 = np.zeros((N, H))
     if model == "lstm":
         return ref.lstm_forward(x, h0, np.zeros((N, H)), p)
+    if model in ABLATIONS:
+        return getattr(ablation, f"{model}_forward")(x, h0, np.zeros((N, H)), p)
     return getattr(ref, f"{model}_forward")(x, h0, p)
 
 
 def backward(model, dhs, cache):
     """Parameter gradients from the gradient of every hidden state."""
-    return getattr(ref, f"{model}_backward")(dhs, cache)[-1]
+    return getattr(ablation if model in ABLATIONS else ref, f"{model}_backward")(dhs, cache)[-1]
 
 
 def param_count(p):
@@ -73,11 +82,14 @@ def param_count(p):
 
 
 def train_adding(model="rnn", T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0, seed=0,
-                 forget_bias=0.0, test_size=500, record_every=10, forward_fn=None, backward_fn=None):
+                 forget_bias=0.0, test_size=500, record_every=10, forward_fn=None, backward_fn=None,
+                 clip_fn=None):
     """Train ``model`` + a linear readout of the last state on the adding problem.
 
-    Returns a dict: steps, losses (training MSE every ``record_every`` steps), test_mse (on a
-    fresh test set of ``test_size`` sequences), params (count, readout included), seconds.
+    ``forward_fn(x, p)``, ``backward_fn(dhs, cache)`` and ``clip_fn(grads, max_norm)`` replace the
+    reference's (e.g. by the learner's own functions). Returns a dict: steps, losses (training MSE
+    every ``record_every`` steps), test_mse (on a fresh test set of ``test_size`` sequences), params
+    (count, readout included), seconds, and weights (the trained parameter dict).
     """
     rng = np.random.default_rng(seed)
     p = init_params(model, 2, H, rng, forget_bias)
@@ -99,7 +111,7 @@ def train_adding(model="rnn", T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0
         grads = bwd(dhs, cache)
         grads["w_out"] = hs[:, -1].T @ dy
         grads["c_out"] = np.array(dy.sum())
-        grads, _ = ref.clip_grad_norm(grads, clip)
+        grads, _ = (clip_fn or ref.clip_grad_norm)(grads, clip)
         p, state = ref.adam_step(p, grads, state, lr=lr)
     seconds = time.perf_counter() - start
     test_rng = np.random.default_rng(10_000 + T)
@@ -107,4 +119,4 @@ def train_adding(model="rnn", T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0
     hs, _ = fwd(x, {k: p[k] for k in ("W_ih", "W_hh", "b_ih", "b_hh")})
     test_mse = float(np.mean((hs[:, -1] @ p["w_out"] + p["c_out"] - y) ** 2))
     return {"model": model, "T": T, "H": H, "seed": seed, "steps": steps, "losses": losses,
-            "test_mse": test_mse, "params": param_count(p), "seconds": seconds}
+            "test_mse": test_mse, "params": param_count(p), "seconds": seconds, "weights": p}
