@@ -1,13 +1,17 @@
 """``make bench``: time what users wait for, and print the figures.
 
-- each solution notebook, executed as nbval and ``make execute`` do;
-- ``make check`` for one lesson (a learner's fresh copy, as a subprocess: start-up included);
-- ``nbgrader autograde`` of one submission (the solution) through nbgrader's Python API, in a
-  temporary course folder, per lesson.
+- ``notebooks``: each solution notebook, executed as nbval and ``make execute`` do;
+- ``check``: ``make check`` for one lesson (a learner's fresh copy, as a subprocess: start-up included);
+- ``autograde``: ``nbgrader autograde`` of one submission (the solution) per lesson, through nbgrader's
+  Python API in a temporary course folder (the hardened pipeline of nbgrader_config.py included);
+- ``grade``: ``python -m autograder grade`` on a batch of submissions, ``--jobs 1`` against ``--jobs 2``;
+- ``torch``: forward + backward of the reference RNN / LSTM / GRU against ``torch.nn`` on the CPU,
+  one thread each, at the course's sizes (N=32, T=100, D=1, H=32), when torch is installed.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,8 +20,12 @@ import time
 import warnings
 from pathlib import Path
 
-from autograder.course import SOLUTIONS, lesson_ids, notebook_path
+import nbformat
+
+from autograder.course import ROOT, SOLUTIONS, lesson_ids, notebook_path
 from autograder.notebooks import execute
+
+SECTIONS = ("notebooks", "check", "autograde", "grade", "torch")
 
 
 def _time(fn, repeat):
@@ -29,21 +37,31 @@ def _time(fn, repeat):
     return best
 
 
-def autograde_once(lesson, workdir: Path) -> float:
-    """Release, submit the solution as one student, and time nbgrader's autograde of it."""
+def _row(label, seconds, extra=""):
+    print(f"{label:<58} {seconds:7.2f} s{extra}", flush=True)
+
+
+def _course(tmp: Path) -> Path:
+    shutil.copy(ROOT / "nbgrader_config.py", tmp)
+    shutil.copytree(SOLUTIONS, tmp / "solutions")
+    return tmp
+
+
+def autograde_once(lesson, course: Path, student: str) -> float:
+    """Submit the solution as ``student`` and time nbgrader's autograde of it (API, in-process)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
 
-    from autograder.build import _config
-
-    config = _config(workdir)
-    config.CourseDirectory.submitted_directory = "submitted"
-    config.CourseDirectory.autograded_directory = "autograded"
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.CourseDirectory.release_directory = str(course / "release")
+    config.Application.log_level = "ERROR"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     api.generate_assignment(lesson, force=True, create=True)
-    student = f"bench{int(time.time() * 1e6)}"
-    dest = workdir / "submitted" / student / lesson
-    dest.mkdir(parents=True)
+    dest = course / "submitted" / student / lesson
+    dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(notebook_path(lesson, SOLUTIONS), dest)
     api.gradebook.update_or_create_student(student)
     start = time.perf_counter()
@@ -54,20 +72,79 @@ def autograde_once(lesson, workdir: Path) -> float:
     return seconds
 
 
-def bench(repeat=1) -> int:
-    warnings.filterwarnings("ignore", module="nbgrader")  # nbgrader's own SQLAlchemy chatter
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    rows = []
-    for lesson in lesson_ids():
-        seconds = _time(lambda lesson=lesson: execute(notebook_path(lesson, SOLUTIONS)), repeat)
-        rows.append((f"execute solutions/{lesson}", seconds))
-        print(f"{rows[-1][0]:<52} {seconds:6.1f} s", flush=True)
-    first = lesson_ids()[0]
-    seconds = _time(lambda: subprocess.run([sys.executable, "-m", "autograder", "check", first],
-                                           capture_output=True, check=False), repeat)
-    print(f"{'make check ' + first + ' (fresh copy, start-up included)':<52} {seconds:6.1f} s", flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+def bench_torch(repeat=20):
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: reference-vs-torch timings skipped (pip install torch)")
+        return
+    import numpy as np
+
+    from autograder import reference as ref
+    from autograder.train import init_params
+
+    torch.set_num_threads(1)
+    N, T, D, H = 32, 100, 1, 32
+    rng = np.random.default_rng(0)
+    x, h0, dhs = rng.normal(size=(N, T, D)), np.zeros((N, H)), rng.normal(size=(N, T, H))
+    for model, cls in [("rnn", torch.nn.RNN), ("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU)]:
+        p = init_params(model, D, H, rng)
+
+        def ours(model=model, p=p):
+            if model == "lstm":
+                hs, cache = ref.lstm_forward(x, h0, h0, p)
+            else:
+                hs, cache = getattr(ref, f"{model}_forward")(x, h0, p)
+            getattr(ref, f"{model}_backward")(dhs, cache)
+
+        net = cls(D, H, batch_first=True, dtype=torch.float64)
+        xt, dt = torch.tensor(x, requires_grad=True), torch.tensor(dhs)
+
+        def theirs(net=net, xt=xt, dt=dt):
+            out, _ = net(xt)
+            out.backward(dt)
+
+        for fn in (ours, theirs):
+            fn()  # warm up
+        a, b = _time(ours, repeat), _time(theirs, repeat)
+        print(f"{model.upper():<4} forward+backward, N={N} T={T} D={D} H={H}, one thread: numpy reference "
+              f"{a * 1000:6.1f} ms, torch.nn {b * 1000:6.1f} ms, ratio {a / b:.2f}", flush=True)
+
+
+def bench(repeat=1, only=SECTIONS) -> int:
+    warnings.filterwarnings("ignore")  # nbgrader's SQLAlchemy chatter
+    if "notebooks" in only:
         for lesson in lesson_ids():
-            seconds = _time(lambda lesson=lesson: autograde_once(lesson, Path(tmp)), repeat)
-            print(f"{'nbgrader autograde, 1 submission of ' + lesson:<52} {seconds:6.1f} s", flush=True)
+            _row(f"execute solutions/{lesson}", _time(lambda lesson=lesson: execute(
+                notebook_path(lesson, SOLUTIONS)), repeat))
+    if "check" in only:
+        first = lesson_ids()[0]
+        _row(f"make check {first} (fresh copy, start-up included)", _time(lambda: subprocess.run(
+            [sys.executable, "-m", "autograder", "check", first], capture_output=True, check=False), repeat))
+    if "autograde" in only:
+        with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+            course = _course(Path(tmp))
+            for lesson in lesson_ids():
+                _row(f"nbgrader autograde, 1 submission of {lesson}",
+                     _time(lambda lesson=lesson: autograde_once(lesson, course, f"s{time.time_ns()}"), repeat))
+    if "grade" in only:
+        first, students = lesson_ids()[0], 6
+        for jobs in (1, 2):
+            with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+                course = _course(Path(tmp))
+                nb = nbformat.read(str(notebook_path(first, SOLUTIONS)), as_version=4)
+                for k in range(students):
+                    dest = course / "submitted" / f"student{k}" / first
+                    dest.mkdir(parents=True)
+                    nbformat.write(nb, str(dest / f"{first}.ipynb"))
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "autograder", "grade", first, "--jobs", str(jobs)],
+                               cwd=course, capture_output=True, check=False)
+                seconds = time.perf_counter() - start
+                _row(f"autograder grade {first}: {students} submissions, --jobs {jobs}", seconds,
+                     f"   ({seconds / students:.1f} s per submission)")
+    if "torch" in only:  # a fresh process, so numpy's BLAS is also limited to one thread
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        subprocess.run([sys.executable, "-c", "from autograder.bench import bench_torch; bench_torch()"],
+                       env=env, check=False)
     return 0
