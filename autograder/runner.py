@@ -8,6 +8,7 @@ earlier work still counts. Each cell's fate is recorded in a :class:`CellRun`.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import dataclass
 
@@ -83,7 +84,7 @@ class Runner:
 
     def _start(self):
         self.client.km = self.client.create_kernel_manager()
-        self.client.start_new_kernel()
+        self.client.start_new_kernel(stderr=subprocess.DEVNULL)  # the kernel's own log lines are noise here
         self.client.start_new_kernel_client()
 
     def _stop(self):

@@ -215,10 +215,14 @@ def run_check(lessons=None, learner_dir=LESSONS, timeout=60, budget=600, json_ou
                 continue
 
         def progress(name, done, total):
-            print(f"\rgrading {name}: cell {done}/{total}", end="", file=sys.stderr, flush=True)
+            if sys.stderr.isatty():
+                print(f"\rgrading {name}: cell {done}/{total}", end="", file=sys.stderr, flush=True)
 
+        if not sys.stderr.isatty():
+            print(f"grading {lesson} ...", file=sys.stderr, flush=True)
         results.append(grade_lesson(lesson, learner_dir, timeout, budget, progress))
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
     print(scorecard(results), file=stream or sys.stdout)
     if json_out:
         Path(json_out).write_text(json.dumps([asdict(r) | {"points": r.points} for r in results], indent=1))
