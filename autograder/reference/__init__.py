@@ -4,6 +4,7 @@ The notebooks' hidden tests compare learners' answers with these; the test suite
 checks these against finite differences and, when installed, PyTorch.
 """
 
+from .ablation import *  # noqa: F403
 from .bptt import *  # noqa: F403
 from .gru import *  # noqa: F403
 from .loops import *  # noqa: F403

@@ -1,0 +1,203 @@
+"""Tests for the lesson-08 reference (autograder/reference/ablation.py).
+
+* Every gradient of the ablated LSTMs (no forget gate, no output gate), step and sequence, is
+  checked against centred finite differences (float64, small sizes).
+* Each ablation equals a full LSTM whose removed gate is pinned to 1 (its weights zero, its bias
+  +1000, so sigmoid = 1 exactly in float64): checked against the course's numpy LSTM and, when
+  installed, torch.nn.LSTM (values and the gradients of the remaining blocks).
+* Parameter budgets and run summaries, and train_adding's use of the new model names.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.reference.ablation import (
+    ABLATION_BLOCKS,
+    hidden_size_for_budget,
+    lstm_no_forget_backward,
+    lstm_no_forget_forward,
+    lstm_no_forget_step_backward,
+    lstm_no_forget_step_forward,
+    lstm_no_output_backward,
+    lstm_no_output_forward,
+    lstm_no_output_step_backward,
+    lstm_no_output_step_forward,
+    model_param_count,
+    summarize_runs,
+)
+from autograder.reference.lstm import lstm_backward, lstm_forward
+from autograder.reference.readout import gated_param_count
+
+KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
+VARIANTS = {
+    "lstm_no_forget": (lstm_no_forget_step_forward, lstm_no_forget_step_backward,
+                       lstm_no_forget_forward, lstm_no_forget_backward),
+    "lstm_no_output": (lstm_no_output_step_forward, lstm_no_output_step_backward,
+                       lstm_no_output_forward, lstm_no_output_backward),
+}
+
+
+def rel_error(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
+
+
+def params(rng, D, H, G=3, scale=0.7):
+    return {"W_ih": rng.normal(scale=scale, size=(G * H, D)), "W_hh": rng.normal(scale=scale, size=(G * H, H)),
+            "b_ih": rng.normal(scale=scale, size=G * H), "b_hh": rng.normal(scale=scale, size=G * H)}
+
+
+def numeric(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        plus = f()
+        x[idx] = old - eps
+        minus = f()
+        x[idx] = old
+        grad[idx] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_step_gradients_match_finite_differences(variant):
+    step_forward, step_backward, _, _ = VARIANTS[variant]
+    rng = np.random.default_rng(0)
+    N, D, H = 3, 2, 4
+    x, h, c, p = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H)), params(rng, D, H)
+    Rh, Rc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+
+    def loss():
+        h_new, c_new, _ = step_forward(x, h, c, p)
+        return float(np.sum(h_new * Rh) + np.sum(c_new * Rc))
+
+    _, _, cache = step_forward(x, h, c, p)
+    dx, dh, dc, grads = step_backward(Rh, Rc, cache)
+    for name, exact, arr in [("x", dx, x), ("h_prev", dh, h), ("c_prev", dc, c)] + [(k, grads[k], p[k]) for k in KEYS]:
+        assert rel_error(exact, numeric(loss, arr)) < 1e-7, f"{variant} step: d{name}"
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_sequence_gradients_match_finite_differences(variant):
+    _, _, forward, backward = VARIANTS[variant]
+    rng = np.random.default_rng(1)
+    N, T, D, H = 2, 6, 2, 3
+    x, h0, c0, p = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H)), params(rng, D, H)
+    R = rng.normal(size=(N, T, H))
+
+    def loss():
+        return float(np.sum(forward(x, h0, c0, p)[0] * R))
+
+    dx, dh0, dc0, grads = backward(R, forward(x, h0, c0, p)[1])
+    for name, exact, arr in [("x", dx, x), ("h0", dh0, h0), ("c0", dc0, c0)] + [(k, grads[k], p[k]) for k in KEYS]:
+        assert rel_error(exact, numeric(loss, arr)) < 1e-7, f"{variant} sequence: d{name}"
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_sequence_equals_its_steps(variant):
+    step_forward, step_backward, forward, backward = VARIANTS[variant]
+    rng = np.random.default_rng(2)
+    N, T, D, H = 2, 5, 3, 4
+    x, h, c, p = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H)), params(rng, D, H)
+    hs, _ = forward(x, h, c, p)
+    for t in range(T):
+        h, c, _ = step_forward(x[:, t], h, c, p)
+        assert rel_error(hs[:, t], h) < 1e-13
+
+
+def pinned_full_lstm(p, variant):
+    """A 4-block LSTM equal to the ablation: the removed gate's weights 0 and its bias +1000."""
+    blocks, H = ABLATION_BLOCKS[variant], p["W_hh"].shape[1]
+    full = {}
+    for key in KEYS:
+        parts = dict(zip(blocks, np.split(p[key], 3, axis=0)))
+        missing = ({"i", "f", "g", "o"} - set(blocks)).pop()
+        parts[missing] = np.zeros_like(parts["i"])
+        if key == "b_ih":
+            parts[missing] = np.full(H, 1000.0)
+        full[key] = np.concatenate([parts[b] for b in "ifgo"], axis=0)
+    return full
+
+
+def keep_blocks(grads4, variant):
+    """The 3-block part of a full LSTM's gradients (the rows of the gates the ablation keeps)."""
+    index = {b: k for k, b in enumerate("ifgo")}
+    return {key: np.concatenate([np.split(g, 4, axis=0)[index[b]] for b in ABLATION_BLOCKS[variant]], axis=0)
+            for key, g in grads4.items()}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_equals_full_lstm_with_pinned_gate(variant):
+    _, _, forward, backward = VARIANTS[variant]
+    rng = np.random.default_rng(3)
+    N, T, D, H = 3, 7, 2, 4
+    x, h0, c0, p = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H)), params(rng, D, H)
+    R = rng.normal(size=(N, T, H))
+    hs, cache = forward(x, h0, c0, p)
+    hs4, cache4 = lstm_forward(x, h0, c0, pinned_full_lstm(p, variant))
+    assert rel_error(hs, hs4) < 1e-13
+    dx, dh0, dc0, grads = backward(R, cache)
+    dx4, dh04, dc04, grads4 = lstm_backward(R, cache4)
+    for a, b in [(dx, dx4), (dh0, dh04), (dc0, dc04)]:
+        assert rel_error(a, b) < 1e-12
+    for key, g in keep_blocks(grads4, variant).items():
+        assert rel_error(grads[key], g) < 1e-12, key
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_matches_torch_lstm_with_pinned_gate(variant):
+    torch = pytest.importorskip("torch")
+    _, _, forward, backward = VARIANTS[variant]
+    rng = np.random.default_rng(4)
+    N, T, D, H = 2, 6, 3, 4
+    x, h0, c0, p = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H)), params(rng, D, H)
+    R = rng.normal(size=(N, T, H))
+    lstm = torch.nn.LSTM(D, H, batch_first=True).double()
+    full = pinned_full_lstm(p, variant)
+    with torch.no_grad():
+        for key, name in [("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"),
+                          ("b_hh", "bias_hh_l0")]:
+            getattr(lstm, name).copy_(torch.from_numpy(full[key]))
+    xt = torch.tensor(x, requires_grad=True)
+    out, _ = lstm(xt, (torch.tensor(h0)[None], torch.tensor(c0)[None]))
+    (out * torch.tensor(R)).sum().backward()
+    hs, cache = forward(x, h0, c0, p)
+    assert rel_error(hs, out.detach().numpy()) < 1e-12
+    dx, _, _, grads = backward(R, cache)
+    assert rel_error(dx, xt.grad.numpy()) < 1e-12
+    torch_grads = {"W_ih": lstm.weight_ih_l0.grad, "W_hh": lstm.weight_hh_l0.grad,
+                   "b_ih": lstm.bias_ih_l0.grad, "b_hh": lstm.bias_hh_l0.grad}
+    for key, g in keep_blocks({k: v.numpy() for k, v in torch_grads.items()}, variant).items():
+        assert rel_error(grads[key], g) < 1e-12, key
+
+
+def test_hidden_size_for_budget_is_the_largest_that_fits():
+    for model, G in [("rnn", 1), ("gru", 3), ("lstm", 4), ("lstm_no_forget", 3), ("lstm_no_output", 3)]:
+        for D, K, budget in [(2, 1, 1300), (5, 3, 20_000), (1, 1, 10)]:
+            H = hidden_size_for_budget(model, D, budget, K)
+            assert model_param_count(model, D, H, K) == gated_param_count(G, D, H) + K * (H + 1)
+            assert H == 0 or model_param_count(model, D, H, K) <= budget
+            assert model_param_count(model, D, H + 1, K) > budget
+    assert hidden_size_for_budget("lstm", 2, 1297) == 16      # 4·16·20 + 17 = 1297 exactly
+    assert hidden_size_for_budget("lstm", 2, 1296) == 15
+
+
+def test_summarize_runs():
+    runs = [{"model": "rnn", "T": 10, "test_mse": v} for v in (1.0, 2.0, 3.0)]
+    runs += [{"model": "gru", "T": 10, "test_mse": 5.0}, {"model": "gru", "T": 20, "test_mse": 7.0},
+             {"model": "other", "T": 10, "test_mse": 100.0}]
+    mean, std = summarize_runs(runs, ["rnn", "gru"], [10, 20])
+    assert mean.shape == std.shape == (2, 2)
+    assert mean[0, 0] == 2.0 and std[0, 0] == 1.0                      # sample std of (1, 2, 3)
+    assert np.isnan(mean[0, 1]) and mean[1, 0] == 5.0 and np.isnan(std[1, 0])
+
+
+@pytest.mark.parametrize("model", ["lstm_no_forget", "lstm_no_output"])
+def test_train_adding_trains_the_ablations(model):
+    from autograder.train import train_adding
+
+    run = train_adding(model, T=6, H=4, steps=3, batch=4, test_size=8, record_every=1)
+    assert run["params"] == model_param_count(model, 2, 4)
+    assert len(run["losses"]) == 3 and np.isfinite(run["test_mse"])
