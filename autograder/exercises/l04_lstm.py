@@ -133,6 +133,32 @@ def step_backward_wrong_sigmoid_grad(dh, dc, cache):
     return da @ p["W_ih"], da @ p["W_hh"], dc_total * f, grads
 
 
+@ex_lstm_step_backward.bug("dc_prev = dc_total ⊙ f, where dc_total = dc + dh ⊙ o ⊙ (1 − tanh²(c')); "
+                           "dc ⊙ f alone drops the gradient that reaches the cell through h")
+def step_backward_dc_prev_upstream_only(dh, dc, cache):
+    x, h_prev, c_prev, gates, tanh_c, p = cache
+    H = h_prev.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc_total = dc + dh * o * (1 - tanh_c**2)
+    di, df, dg, do = dc_total * g, dc_total * c_prev, dc_total * i, dh * tanh_c
+    da = np.hstack([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)])
+    grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+    return da @ p["W_ih"], da @ p["W_hh"], dc * f, grads
+
+
+@ex_lstm_step_backward.bug("the gate gradients are stacked in the wrong order: da = [da_i | da_f | da_g | da_o], "
+                           "the order of the gates")
+def step_backward_da_order_ifog(dh, dc, cache):
+    x, h_prev, c_prev, gates, tanh_c, p = cache
+    H = h_prev.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc_total = dc + dh * o * (1 - tanh_c**2)
+    di, df, dg, do = dc_total * g, dc_total * c_prev, dc_total * i, dh * tanh_c
+    da = np.hstack([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g**2)])
+    grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+    return da @ p["W_ih"], da @ p["W_hh"], dc_total * f, grads
+
+
 def _run_forward(target, fns, case):
     x, h0, c0, p, _ = case.args
     return returns("hs", None)(target, fns, type(case)(case.label, (x, h0, c0, p)))
@@ -235,6 +261,16 @@ def backward_forward_in_time(dhs, cache):
         dx[t], dh, dc, g = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])
         grads = g if grads is None else {k: grads[k] + g[k] for k in g}
     return np.stack(dx, axis=1), dh, dc, grads
+
+
+@ex_lstm_backward.bug("dx is time-major (T, N, D): stack the input gradients along axis 1 to get (N, T, D)")
+def backward_dx_time_major(dhs, cache):
+    N, T, H = dhs.shape
+    dx, dh, dc, grads = [None] * T, np.zeros((N, H)), np.zeros((N, H)), None
+    for t in reversed(range(T)):
+        dx[t], dh, dc, g = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])
+        grads = g if grads is None else {k: grads[k] + g[k] for k in g}
+    return np.stack(dx), dh, dc, grads
 
 
 EXERCISES = [ex_lstm_step_forward, ex_lstm_step_backward, ex_lstm_forward, ex_lstm_backward]

@@ -23,9 +23,17 @@ def _run_step_forward(target, fns, case):
     return returns("h", None)(target, fns, Case(case.label, (x, h_prev, p)))
 
 
+def _step_cases_one_unit_last(rng):
+    """step_cases with the H = 1 case moved to the end: with a single unit, W_hn (r ⊙ h) = r ⊙ (W_hn h),
+    so Cho's convention and a bias left outside the reset gate give the same h, and only a case with
+    H > 1 tells the two mistakes apart (the diagnosis looks at the first failing case)."""
+    cases = step_cases(rng, 3, False)
+    return cases[1:] + cases[:1]
+
+
 ex_gru_step_forward = Exercise(
     "l05_e1_gru_step_forward", ("gru_step_forward",), _run_step_forward,
-    lambda rng: step_cases(rng, 3, False), REF,
+    _step_cases_one_unit_last, REF,
 )
 
 
@@ -75,6 +83,18 @@ def step_no_reset(x, h_prev, p):
     r = 1 / (1 + np.exp(-(gi[:, :H] + gh[:, :H])))
     z = 1 / (1 + np.exp(-(gi[:, H:2 * H] + gh[:, H:2 * H])))
     n = np.tanh(gi[:, 2 * H:] + gh[:, 2 * H:])
+    h = (1 - z) * n + z * h_prev
+    return h, (x, h_prev, np.hstack([r, z, n]), gh[:, 2 * H:], p)
+
+
+@ex_gru_step_forward.bug("b_hn belongs inside the reset gate's product: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))")
+def step_bias_outside_reset(x, h_prev, p):
+    H = h_prev.shape[1]
+    gi = x @ p["W_ih"].T + p["b_ih"]
+    gh = h_prev @ p["W_hh"].T + p["b_hh"]
+    r = 1 / (1 + np.exp(-(gi[:, :H] + gh[:, :H])))
+    z = 1 / (1 + np.exp(-(gi[:, H:2 * H] + gh[:, H:2 * H])))
+    n = np.tanh(gi[:, 2 * H:] + r * (h_prev @ p["W_hh"][2 * H:].T) + p["b_hh"][2 * H:])
     h = (1 - z) * n + z * h_prev
     return h, (x, h_prev, np.hstack([r, z, n]), gh[:, 2 * H:], p)
 
