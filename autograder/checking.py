@@ -203,6 +203,22 @@ def diagnose_structure(exercise: Exercise, fns: dict, case: Case, message: str):
     return None
 
 
+def _check_dependencies(exercise, learner, exercises):
+    """Fail early, naming the earlier exercise, when a function this one relies on is wrong."""
+    for name in exercise.functions[1:]:
+        earlier = [e for e in exercises.values() if e.function == name and e.grade_id < exercise.grade_id
+                   and e.grade_id[:3] == exercise.grade_id[:3]]
+        if not earlier or getattr(learner[name], "__module__", "").startswith("autograder"):
+            continue
+        dep = earlier[0]
+        try:
+            check(dep.grade_id, *[learner.get(n) or dep.reference[n] for n in dep.functions])
+        except Mismatch as exc:
+            number = dep.grade_id.split("_")[1][1:]
+            raise Mismatch(f"{exercise.function} is tested with your {name}, which fails Exercise {number} "
+                           f"first: {exc}") from None
+
+
 def check(grade_id: str, *functions) -> None:
     """Hidden test: raise ``AssertionError`` (one line) unless the functions match the reference."""
     from autograder.exercises import EXERCISES
@@ -211,6 +227,7 @@ def check(grade_id: str, *functions) -> None:
     if len(functions) != len(exercise.functions):
         raise TypeError(f"check({grade_id!r}) takes the functions {exercise.functions}")
     learner = dict(zip(exercise.functions, functions))
+    _check_dependencies(exercise, learner, EXERCISES)
     rng = np.random.default_rng(zlib.crc32(grade_id.encode()))
     for case in exercise.cases(rng):
         want = exercise.outputs(exercise.reference, case)
