@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     p.add_argument("names", nargs="*", help="experiment names (default: all)")
     p.add_argument("--quick", action="store_true", help="a small version, for a smoke test")
     p.add_argument("--out", default=None, help="also write the JSON lines to this file")
+    p.add_argument("--table", action="store_true",
+                   help="print the markdown results table from the committed result files instead")
 
     p = sub.add_parser("bench", help="time what users wait for")
     p.add_argument("--repeat", type=int, default=1)
@@ -80,6 +82,11 @@ def main(argv=None) -> int:
 
         return grade(args.lessons, args.jobs, args.db, args.csv, timeout=args.timeout)
     if args.command == "experiments":
+        if args.table:
+            from autograder.experiments.table import load, markdown
+
+            print(markdown(load()))
+            return 0
         from autograder.experiments import run_all
 
         return run_all(args.names, args.quick, args.out)
