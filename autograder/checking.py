@@ -83,6 +83,7 @@ class Exercise:
     tol: float = 1e-7
     bugs: list = field(default_factory=list)
     bug_context: dict | None = None  # functions the bugs run with (default: reference)
+    alternatives: list = field(default_factory=list)  # correct answers in other styles: must pass
 
     @property
     def function(self) -> str:
@@ -93,6 +94,15 @@ class Exercise:
 
         def register(func):
             self.bugs.append(Bug(func.__name__, name, func))
+            return func
+
+        return register
+
+    def correct(self, style: str) -> Callable:
+        """Decorator registering a correct answer written in another style: ``@ex.correct("einsum")``."""
+
+        def register(func):
+            self.alternatives.append(Bug(func.__name__, style, func))
             return func
 
         return register

@@ -45,6 +45,8 @@ def main(argv=None) -> int:
     p.add_argument("--table", action="store_true",
                    help="print the markdown results table from the committed result files instead")
 
+    sub.add_parser("catalogue", help="planted bugs killed / total per exercise, and other-style answers")
+
     p = sub.add_parser("bench", help="time what users wait for")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--only", default="notebooks,check,autograde,grade,torch",
@@ -90,6 +92,10 @@ def main(argv=None) -> int:
         from autograder.experiments import run_all
 
         return run_all(args.names, args.quick, args.out)
+    if args.command == "catalogue":
+        from autograder.catalogue import report
+
+        return report()
     if args.command == "bench":
         from autograder.bench import bench
 

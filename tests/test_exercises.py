@@ -8,6 +8,7 @@ from autograder.checking import check, rel_error
 from autograder.exercises import EXERCISES
 
 BUGS = [(gid, bug) for gid, ex in EXERCISES.items() for bug in ex.bugs]
+ALTERNATIVES = [(gid, alt) for gid, ex in EXERCISES.items() for alt in ex.alternatives]
 
 
 def reference_functions(exercise):
@@ -37,3 +38,15 @@ def test_rel_error():
     assert rel_error(np.ones(3), np.ones(3)) == 0
     assert rel_error(0.0, 0.0) == 0
     assert rel_error([1.0], [2.0]) == pytest.approx(1 / 3)
+
+
+def test_alternatives_cover_every_gated_lesson():
+    lessons = {gid[:3] for gid, _ in ALTERNATIVES}
+    assert {"l01", "l02", "l03", "l04", "l05"} <= lessons
+
+
+@pytest.mark.parametrize("grade_id,alt", ALTERNATIVES, ids=[f"{g}-{a.name}" for g, a in ALTERNATIVES])
+def test_correct_answers_in_other_styles_earn_full_marks(grade_id, alt):
+    exercise = EXERCISES[grade_id]
+    context = exercise.bug_context or exercise.reference
+    check(grade_id, alt.func, *[context[name] for name in exercise.functions[1:]])

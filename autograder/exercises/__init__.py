@@ -17,3 +17,5 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if _exercise.grade_id in EXERCISES:
             raise ValueError(f"duplicate grade id {_exercise.grade_id}")
         EXERCISES[_exercise.grade_id] = _exercise
+
+from . import alternatives  # noqa: E402, F401 - registers correct answers written in other styles
