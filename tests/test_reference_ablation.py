@@ -27,6 +27,7 @@ from autograder.reference.ablation import (
 )
 from autograder.reference.lstm import lstm_backward, lstm_forward
 from autograder.reference.readout import gated_param_count
+from tests.gradcheck import numeric_grad
 
 KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 VARIANTS = {
@@ -48,17 +49,6 @@ def params(rng, D, H, G=3, scale=0.7):
             "b_ih": rng.normal(scale=scale, size=G * H), "b_hh": rng.normal(scale=scale, size=G * H)}
 
 
-def numeric(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        plus = f()
-        x[idx] = old - eps
-        minus = f()
-        x[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -76,7 +66,7 @@ def test_step_gradients_match_finite_differences(variant):
     _, _, cache = step_forward(x, h, c, p)
     dx, dh, dc, grads = step_backward(Rh, Rc, cache)
     for name, exact, arr in [("x", dx, x), ("h_prev", dh, h), ("c_prev", dc, c)] + [(k, grads[k], p[k]) for k in KEYS]:
-        assert rel_error(exact, numeric(loss, arr)) < 1e-7, f"{variant} step: d{name}"
+        assert rel_error(exact, numeric_grad(loss, arr)) < 1e-7, f"{variant} step: d{name}"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -92,7 +82,7 @@ def test_sequence_gradients_match_finite_differences(variant):
 
     dx, dh0, dc0, grads = backward(R, forward(x, h0, c0, p)[1])
     for name, exact, arr in [("x", dx, x), ("h0", dh0, h0), ("c0", dc0, c0)] + [(k, grads[k], p[k]) for k in KEYS]:
-        assert rel_error(exact, numeric(loss, arr)) < 1e-7, f"{variant} sequence: d{name}"
+        assert rel_error(exact, numeric_grad(loss, arr)) < 1e-7, f"{variant} sequence: d{name}"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

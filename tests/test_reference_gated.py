@@ -21,6 +21,7 @@ from autograder.reference.lstm import (
     lstm_step_backward,
     lstm_step_forward,
 )
+from tests.gradcheck import numeric_grad  # noqa: E402
 
 PARAM_KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 FD_TOL = 1e-7
@@ -49,26 +50,12 @@ def make_params(rng, D, H, n_gates, scale=0.5):
     }
 
 
-def numerical_grad(f, arr, eps=1e-6):
-    """Centred finite-difference gradient of the scalar f() w.r.t. arr (in place)."""
-    grad = np.zeros_like(arr)
-    it = np.nditer(arr, flags=["multi_index"])
-    for _ in it:
-        idx = it.multi_index
-        old = arr[idx]
-        arr[idx] = old + eps
-        f_plus = f()
-        arr[idx] = old - eps
-        f_minus = f()
-        arr[idx] = old
-        grad[idx] = (f_plus - f_minus) / (2.0 * eps)
-    return grad
 
 
 def check_grads(loss, named_inputs, analytic):
     """Compare analytic gradients with finite differences for every input."""
     for name, arr in named_inputs.items():
-        num = numerical_grad(loss, arr)
+        num = numeric_grad(loss, arr)
         err = rel_error(num, analytic[name])
         assert err < FD_TOL, f"d{name}: rel error {err:.3e}"
 

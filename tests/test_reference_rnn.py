@@ -5,6 +5,7 @@ import pytest
 
 from autograder.checking import rel_error
 from autograder.reference import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from tests.gradcheck import numeric_grad
 
 N, T, D, H = 2, 4, 3, 5
 
@@ -18,18 +19,6 @@ def params(rng):
     }
 
 
-def numeric_grad(f, x, eps=1e-6):
-    """Centred differences of the scalar f() with respect to the array x (changed in place, restored)."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        plus = f()
-        x[i] = old - eps
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def test_step_gradients_match_finite_differences():

@@ -35,25 +35,14 @@ Gradients are returned as a dict with the same keys as ``p``.
 
 import numpy as np
 
+from .lstm import _sigmoid  # the same overflow-free logistic function
+
 __all__ = [
     "gru_backward",
     "gru_forward",
     "gru_step_backward",
     "gru_step_forward",
 ]
-
-
-def _sigmoid(x, out=None):
-    """Numerically stable logistic function: sigma(x) = (1 + tanh(x / 2)) / 2.
-
-    Unlike 1 / (1 + exp(-x)) this never overflows, for any input. ``out``
-    (optional) is an array to write the result into.
-    """
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
-    return out
 
 
 def _split(act):
