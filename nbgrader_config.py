@@ -3,9 +3,11 @@
 solutions/<lesson>/<lesson>.ipynb is nbgrader's "source", lessons/<lesson>/ its "release".
 """
 
+import os
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
-c.CourseDirectory.root = "."
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))  # the folder of this file
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
 c.CourseDirectory.submitted_directory = "submitted"

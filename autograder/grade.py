@@ -49,7 +49,7 @@ def _autograde(student, lesson, db, cwd, timeout=None):
             break
     for line in text.splitlines():
         m = PROBLEM.search(line)
-        if m:
+        if m and not m.group(2).startswith("Removing existing assignment"):  # a re-grade: expected
             problems.append(m.group(2).strip().replace(
                 "encountered, adding to notebook", "was deleted by the student; restored from the source"))
     if proc.returncode != 0:
@@ -58,8 +58,12 @@ def _autograde(student, lesson, db, cwd, timeout=None):
     return student, lesson, proc.returncode == 0, problems
 
 
-def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=ROOT, stream=None, timeout=None) -> int:
+def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=None, stream=None, timeout=None) -> int:
+    """Grade from ``cwd``: by default the current folder when it has an nbgrader_config.py, else the repo."""
     import os
+
+    if cwd is None:
+        cwd = Path.cwd() if (Path.cwd() / "nbgrader_config.py").exists() else ROOT
 
     from tqdm import tqdm
 
@@ -76,8 +80,11 @@ def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=ROOT, stream=N
         if not ok:
             print(f"{lesson}: could not register the lesson in the gradebook: {log.strip().splitlines()[-1:]}",
                   file=out)
-    for student in sorted({s for s, _ in tasks}):
-        _nbgrader(["db", "student", "add", student], db, cwd)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db or f"sqlite:///{Path(cwd) / 'gradebook.db'}") as gb:  # one connection for all
+        for student in sorted({s for s, _ in tasks}):
+            gb.update_or_create_student(student)
     jobs = jobs or os.cpu_count() or 1
     failures = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # each task is its own nbgrader process
