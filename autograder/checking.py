@@ -223,10 +223,10 @@ def _check_dependencies(exercise, learner, exercises):
         dep = earlier[0]
         try:
             check(dep.grade_id, *[learner.get(n) or dep.reference[n] for n in dep.functions])
-        except Mismatch as exc:
+        except Mismatch:
             number = dep.grade_id.split("_")[1][1:]
-            raise Mismatch(f"{exercise.function} is tested with your {name}, which fails Exercise {number} "
-                           f"first: {exc}") from None
+            raise Mismatch(f"{exercise.function} is tested with your {name}, which fails Exercise {number}: "
+                           "fix that one first") from None
 
 
 def check(grade_id: str, *functions) -> None:

@@ -100,7 +100,7 @@ def failure_reason(run: CellRun) -> str:
         return message
     if run.ename == "NameError":
         return f"{message} (run the cells above it, or restore a deleted cell)"
-    if run.ename == "AssertionError":
+    if run.ename in ("AssertionError", "Mismatch"):  # Mismatch: the hidden tests' own message
         return message or "a check failed"
     return f"{run.ename}: {message}" if message else run.ename
 
