@@ -1,6 +1,5 @@
 """Shared helpers for the notebook-level tests."""
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -27,6 +26,3 @@ def solution_notebook(lesson):
 def student_notebook(lesson):
     return read_notebook(notebook_path(lesson, LESSONS))
 
-
-def load_json(path):
-    return json.loads(Path(path).read_text())

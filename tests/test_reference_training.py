@@ -28,10 +28,10 @@ def test_state_gradient_norms_match_full_backward():
     hs, cache = rnn_forward(x, h0, p)
     dh_last = rng.normal(size=(3, 5))
     norms = state_gradient_norms(dh_last, cache)
-    for t in range(7):  # ∂L/∂h_t for L = <dh_last, h_{T-1}> by a full backward with the loss at t
-        dhs = np.zeros_like(hs)
-        dhs[:, -1] = dh_last
-        # gradient wrt h_t = dh0 of the suffix sequence starting at t+1 from state h_t
+    dhs = np.zeros_like(hs)
+    dhs[:, -1] = dh_last  # L = <dh_last, h_{T-1}>
+    for t in range(7):
+        # ∂L/∂h_t is the dh0 of the suffix sequence that starts from state h_t
         if t == 6:
             want = np.linalg.norm(dh_last)
         else:

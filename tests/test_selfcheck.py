@@ -81,14 +81,8 @@ def grade(folder, tmp_path, *args):
     return code, out, results(tmp_path / "r.json")[FIRST]
 
 
-def function_name(lesson, k):
-    gid = [g for g in sorted_ids(lesson)][k - 1]
-    return re.match(r"l\d+_e\d+_(.+)$", gid).group(1)
 
 
-def sorted_ids(lesson):
-    nb = read_notebook(notebook_path(lesson, SOLUTIONS))
-    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
 
 
 def test_unknown_lesson_is_explained_and_others_still_graded(tmp_path):
