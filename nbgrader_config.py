@@ -22,25 +22,52 @@ c.ClearSolutions.code_stub = {
 # Student versions start without outputs; solutions keep theirs.
 c.ClearOutput.enabled = True
 
-# Hardening (see autograder/nbgrader_plugins.py): deleted test cells come back, execution survives
-# hostile code, every exercise is re-checked outside the learner's kernel, feedback hides hidden tests.
+# Hardening (see autograder/nbgrader_plugins.py): students' code runs only in a bubblewrap sandbox,
+# hidden tests never enter the student's kernel, every graded cell shows (and scores) only the verdict
+# of the out-of-kernel check, deleted test cells come back, execution survives hostile code, outputs
+# are sanitised, feedback hides hidden tests. Without bubblewrap, autograding stops here with one line,
+# unless AUTOGRADER_UNSAFE=1 (or --SafeExecute.unsafe=True) asks for grading without a sandbox.
+import sys  # noqa: E402
+
+from autograder.sandbox import INSTALL_HINT, bwrap_path, unsafe_requested  # noqa: E402
+
+_unsafe = unsafe_requested() or any(a.lower() in ("--safeexecute.unsafe=true", "--safeexecute.unsafe=1")
+                                    for a in sys.argv)
+if "autograde" in sys.argv[1:3] and not bwrap_path() and not _unsafe:
+    sys.exit(f"nbgrader autograde: no sandbox for students' code: {INSTALL_HINT}, or set AUTOGRADER_UNSAFE=1")
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
-from autograder.nbgrader_plugins import SafeExecute, ShortTracebacks, VerifyAnswers  # noqa: E402
+from autograder.nbgrader_plugins import (  # noqa: E402
+    ReleaseAwareOverwriteCells,
+    SafeExecute,
+    SanitizeOutputs,
+    ShortTracebacks,
+    VerifyAnswers,
+)
 
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, ReleaseAwareOverwriteCells, CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
-    SafeExecute, VerifyAnswers, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SafeExecute, VerifyAnswers, SanitizeOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
-c.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [
+    ClearHiddenTests, ShortTracebacks, SanitizeOutputs, GetGrades, CSSHTMLHeaderPreprocessor,
+]
 c.SafeExecute.timeout = 60
+if _unsafe:
+    c.SafeExecute.unsafe = True

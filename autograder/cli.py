@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite:///gradebook.db)")
     p.add_argument("--csv", default="grades.csv", help="where to export the grades (default grades.csv)")
     p.add_argument("--timeout", type=int, default=None, help="seconds a cell may run (default: config, 60)")
+    p.add_argument("--unsafe", action="store_true",
+                   help="run students' code WITHOUT the bubblewrap sandbox, with your rights (not recommended)")
 
     p = sub.add_parser("experiments", help="run the experiments behind lessons 07-08 (JSON lines)")
     p.add_argument("names", nargs="*", help="experiment names (default: all)")
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     if args.command == "grade":
         from autograder.grade import grade
 
-        return grade(args.lessons, args.jobs, args.db, args.csv, timeout=args.timeout)
+        return grade(args.lessons, args.jobs, args.db, args.csv, timeout=args.timeout, unsafe=args.unsafe)
     if args.command == "experiments":
         if args.table:
             from autograder.experiments.table import load, markdown

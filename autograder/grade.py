@@ -26,7 +26,14 @@ def _nbgrader(args, db, cwd, extra=()):
     cmd = [str(Path(sys.executable).parent / "nbgrader"), *args, *extra]
     if db:
         cmd.append(f"--CourseDirectory.db_url={db}")
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    # stdin closed and outputs to files: a process of a submission can hold no pipe of ours open
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                              text=True)
+        out.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), "")
 
 
 def _ensure_assignment(lesson, db, cwd):
@@ -39,8 +46,10 @@ def _ensure_assignment(lesson, db, cwd):
     return proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _autograde(student, lesson, db, cwd, timeout=None):
+def _autograde(student, lesson, db, cwd, timeout=None, unsafe=False):
     extra = [f"--SafeExecute.timeout={timeout}", f"--VerifyAnswers.timeout={timeout}"] if timeout else []
+    if unsafe:
+        extra.append("--SafeExecute.unsafe=True")
     problems = []
     for attempt in range(2):  # SQLite can be briefly locked by a parallel writer: retry once
         proc = _nbgrader(["autograde", lesson, "--student", student, "--force"], db, cwd, extra)
@@ -58,9 +67,22 @@ def _autograde(student, lesson, db, cwd, timeout=None):
     return student, lesson, proc.returncode == 0, problems
 
 
-def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=None, stream=None, timeout=None) -> int:
-    """Grade from ``cwd``: by default the current folder when it has an nbgrader_config.py, else the repo."""
+def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=None, stream=None, timeout=None,
+          unsafe=False) -> int:
+    """Grade from ``cwd``: by default the current folder when it has an nbgrader_config.py, else the repo.
+
+    Students' code runs in the bubblewrap sandbox (:mod:`autograder.sandbox`); without bwrap this
+    stops with one line, unless ``unsafe`` (then a warning is printed on every run).
+    """
     import os
+
+    from autograder.sandbox import SandboxUnavailable, cleanup_cgroups, require
+
+    try:
+        unsafe = require(unsafe) is None
+    except SandboxUnavailable as exc:
+        print(f"grade: {exc}", file=stream or sys.stdout)
+        return 1
 
     if cwd is None:
         cwd = Path.cwd() if (Path.cwd() / "nbgrader_config.py").exists() else ROOT
@@ -88,13 +110,14 @@ def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=None, stream=N
     jobs = jobs or os.cpu_count() or 1
     failures = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # each task is its own nbgrader process
-        futures = [pool.submit(_autograde, s, lesson, db, cwd, timeout) for s, lesson in tasks]
+        futures = [pool.submit(_autograde, s, lesson, db, cwd, timeout, unsafe) for s, lesson in tasks]
         for future in tqdm(as_completed(futures), total=len(futures), desc="autograde", unit="submission",
                            file=sys.stderr):
             student, lesson, ok, problems = future.result()
             failures += not ok
             for problem in problems:
                 tqdm.write(f"{student}/{lesson}: {problem}", file=out)
+    cleanup_cgroups()
     proc = _nbgrader(["export", "--to", csv], db, cwd)
     if proc.returncode != 0:
         print(f"export failed: {(proc.stdout + proc.stderr).strip().splitlines()[-1:]}", file=out)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -37,12 +39,45 @@ def _error_of(cell):
 
 
 MAX_OUTPUT_CHARS = 200_000  # per cell: a runaway print loop must not fill memory or the notebook
+MAX_OUTPUT_ITEMS = 50  # rich outputs (figures, HTML) per cell
+MAX_RICH_CHARS = 5_000_000  # size of one rich output (a base64 PNG of a large figure is ~100 kB)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts the kernel inside the sandbox; it talks to the grader over Unix sockets (no network)."""
+
+    sandbox = None  # an autograder.sandbox.Sandbox
+    scratch = None  # its scratch folder (work/ and ipc/)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw.update(cwd=str(self.scratch), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL, preexec_fn=self.sandbox.limits())
+        return await super()._async_launch_kernel(self.sandbox.command(kernel_cmd, self.scratch), **kw)
 
 
 class CappedClient(NotebookClient):
-    """A NotebookClient that keeps at most MAX_OUTPUT_CHARS of text output per cell."""
+    """A NotebookClient that caps each cell's output, and can start its kernel in a sandbox."""
+
+    sandbox = None
+    scratch = None
+
+    def create_kernel_manager(self):
+        if self.sandbox is None:
+            return super().create_kernel_manager()
+        km = SandboxKernelManager(kernel_name=self.kernel_name, config=self.config)
+        km.sandbox, km.scratch = self.sandbox, self.scratch
+        km.transport = "ipc"
+        name = uuid.uuid4().hex[:8]
+        km.connection_file = str(self.scratch / "ipc" / f"kernel-{name}.json")
+        km.ip = str(self.scratch / "ipc" / name)
+        self.km = km
+        return km
 
     def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] in ("display_data", "execute_result", "update_display_data"):
+            data = msg["content"].get("data", {})
+            if len(outs) >= MAX_OUTPUT_ITEMS or sum(len(str(v)) for v in data.values()) > MAX_RICH_CHARS:
+                return None
         if msg["msg_type"] == "stream":
             used = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
             if used >= MAX_OUTPUT_CHARS:
@@ -64,7 +99,7 @@ def add_error(cell, ename, evalue):
 class Runner:
     """Execute ``nb`` (a NotebookNode, changed in place: outputs are stored) cell by cell."""
 
-    def __init__(self, nb, cwd, timeout=60, budget=600, kernel_name="python3", on_cell=None):
+    def __init__(self, nb, cwd, timeout=60, budget=600, kernel_name="python3", on_cell=None, sandbox=None):
         self.nb = nb
         self.timeout = timeout
         self.deadline = time.monotonic() + budget
@@ -76,6 +111,12 @@ class Runner:
                               "traceback": []},
             record_timing=False, on_cell_executed=self._record_reply, shutdown_kernel="immediate",
         )
+        self.sandbox = sandbox
+        if sandbox is not None:  # the kernel works in a scratch copy of the notebook's folder
+            from autograder.sandbox import Sandbox
+
+            assert isinstance(sandbox, Sandbox)
+            self.client.sandbox, self.client.scratch = sandbox, sandbox.scratch(cwd)
         self.reply = {}
         self.succeeded = []  # indices of cells to replay after a restart
 
@@ -84,7 +125,8 @@ class Runner:
 
     def _start(self):
         self.client.km = self.client.create_kernel_manager()
-        self.client.start_new_kernel(stderr=subprocess.DEVNULL)  # the kernel's own log lines are noise here
+        # the kernel's own log lines are noise here, and nothing may hold the grader's stdout
+        self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client.start_new_kernel_client()
 
     def _stop(self):
@@ -158,4 +200,9 @@ class Runner:
                 self.on_cell(index, runs[index])
         finally:
             self._stop()
+            if self.sandbox is not None:
+                from autograder.sandbox import remove_scratch
+
+                remove_scratch(self.client.scratch)
+                self.sandbox.close()
         return runs

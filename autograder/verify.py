@@ -1,16 +1,18 @@
 """Re-grade a notebook's exercises outside the learner's kernel, so the kernel cannot fake a pass.
 
-A notebook's graded cells run in the learner's kernel, next to the learner's code: that code can
-monkeypatch numpy, ``numpy.testing``, builtins or ``autograder`` itself, or swallow every exception,
-and so make any test cell "pass". This module re-checks every exercise from the notebook's *source
-text*, in two fresh processes:
+Whatever the learner's kernel printed, returned or displayed decides nothing: a notebook's code can
+monkeypatch numpy or builtins, swallow every exception or make any cell print a number. This module
+decides every exercise from the notebook's *source text*, with two processes:
 
-- the **worker** (``python -m autograder.verify worker``) runs the locked setup cell and the learner's
-  answer cells, calls the learner's functions on the hidden test inputs (regenerated from the
-  exercise's seed) and writes the outputs as plain arrays (``.npy``, no pickles);
-- the **judge** (this process, never running learner code) computes the reference outputs, loads
-  the arrays with ``allow_pickle=False`` (no object can fake a comparison), compares them, names the
-  planted bug the output matches, and flags answers taken from ``autograder.reference``.
+- the **worker** (:mod:`autograder.worker`, started as ``python -I -c SOURCE`` and, for instructors,
+  inside the sandbox of :mod:`autograder.sandbox`) runs the setup cell and the learner's answer
+  cells and calls the learner's functions when asked; it imports nothing of the grader, so no
+  reference, hidden case or planted bug is there to be found or called;
+- the **judge** (this process, never running learner code) runs each exercise's hidden tests
+  (:func:`autograder.checking.check`) with :class:`Remote` stand-ins for the learner's functions:
+  each call sends the hidden inputs to the worker as plain data (:mod:`autograder.wire`) and gets
+  the outputs back the same way, loaded with ``allow_pickle=False`` (no object can fake a
+  comparison); the judge compares them with the reference and names the planted bug they match.
 
 A worker that hangs or dies is killed after ``timeout`` seconds; the exercise it was on fails with
 that reason and the remaining exercises are checked in a new worker.
@@ -19,19 +21,15 @@ that reason and the remaining exercises are checked in a new worker.
 from __future__ import annotations
 
 import ast
-import io
-import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
-import zlib
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from autograder.wire import Handle, WireError, pack, read_frame, unpack, write_frame
 
 COPY_MIN_NODES = 100
 CHECK_CALL = re.compile(r"""check\(\s*["'](?P<gid>[\w-]+)["']""")
@@ -68,68 +66,171 @@ def program_of(nb) -> dict:
 
 # ---------------------------------------------------------------------------------------- worker
 
-def _worker(job_path: str) -> None:
-    """Run in a fresh process: execute the learner's code, record outputs of each exercise."""
-    from autograder.exercises import EXERCISES
+class WorkerGone(Exception):
+    """The worker hung past its time, died, or broke the protocol."""
 
-    job = json.loads(Path(job_path).read_text())
-    out_dir = Path(job["out"])
-    namespace = {"__name__": "__main__"}
-    sink = io.StringIO()
-    with redirect_stdout(sink), redirect_stderr(sink):
-        for source in job["setup"]:
-            exec(compile(_strip_magics(source), "<setup>", "exec"), namespace)  # noqa: S102
-        for gid, source in job["answers"]:
-            try:
-                exec(compile(_strip_magics(source), f"<answer {gid}>", "exec"), namespace)  # noqa: S102
-            except BaseException:  # noqa: BLE001 - a broken answer only fails its own exercise
-                pass
-    for gid in job["exercises"]:
-        exercise = EXERCISES[gid]
-        record = {"grade_id": gid}
+
+class Worker:
+    """A sandboxed process (``autograder/worker.py``) holding the learner's functions; see :class:`Remote`."""
+
+    def __init__(self, program, sandbox=None, timeout=60, cwd=None):
+        import selectors
+
+        from autograder import worker
+
+        self.timeout = timeout
+        self.sandbox, self.scratch = sandbox, None
+        argv = [sys.executable, "-I", "-c", worker.source()]
+        kwargs = {}
+        if sandbox is not None:
+            self.scratch = sandbox.scratch(cwd)
+            argv = sandbox.command(argv, self.scratch, env={"MPLBACKEND": "Agg"})
+            kwargs = {"cwd": str(self.scratch), "preexec_fn": sandbox.limits()}
+        else:
+            kwargs = {"cwd": str(cwd or "."), "env": {**os.environ, "MPLBACKEND": "Agg"}, "start_new_session": True}
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, **kwargs)
+        self._in, self._out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._out, selectors.EVENT_READ)
+        self.deadline = None
+        self.callbacks = {}
+        self._send({"op": "load", **program})
+        reply = self._receive()
+        if reply.get("op") != "ready":
+            raise WorkerGone("the notebook's setup and answer cells did not load")
+        self.setup_error = str(reply.get("setup_error") or "")[:300]
+
+    def _wait(self, fd):
+        import time
+
+        left = self.deadline - time.monotonic()
+        if left <= 0 or not self._sel.select(timeout=left):
+            raise WorkerGone("timeout")
+
+    def _encode_other(self, value):
+        if isinstance(value, Handle):
+            return {"__handle__": value.ident}
+        if callable(value):
+            self.callbacks[len(self.callbacks) + 1] = value
+            return {"__callback__": len(self.callbacks), "name": getattr(value, "__name__", "f")}
+        raise TypeError(f"cannot send a {type(value).__name__} to the worker")
+
+    @staticmethod
+    def _decode_other(tag, payload):
+        return Handle(int(payload["__handle__"]), str(payload.get("kind", "object"))[:60])
+
+    def _send(self, message):
         try:
-            missing = [n for n in exercise.functions if not callable(namespace.get(n))]
-            if missing:
-                raise NameError(f"{missing[0]} is not defined")
-            fns = {n: namespace[n] for n in exercise.functions}
-            target = fns[exercise.function]
-            record["module"] = getattr(target, "__module__", "") or ""
-            record["file"] = getattr(getattr(target, "__code__", None), "co_filename", "") or ""
-            rng = np.random.default_rng(zlib.crc32(gid.encode()))
-            for k, case in enumerate(exercise.cases(rng)):
-                with redirect_stdout(sink), redirect_stderr(sink):
-                    outs = exercise.outputs(fns, case)
-                for name, value in outs.items():
-                    arr = np.array(value, dtype=np.float64, copy=True)
-                    np.save(out_dir / f"{gid}.{k}.{_safe(name)}.npy", arr, allow_pickle=False)
-                record.setdefault("names", list(outs))
-            record["status"] = "done"
-        except BaseException as exc:  # noqa: BLE001 - reported to the judge as text
-            record["status"] = "error"
-            record["ename"] = type(exc).__name__
-            record["evalue"] = (str(exc).splitlines() or [""])[0][:300]
-        sink.seek(0)
-        sink.truncate()
-        print(json.dumps(record), flush=True)
+            write_frame(self._in, pack(message, self._encode_other))
+        except OSError as exc:
+            raise WorkerGone(f"the worker ended ({exc})") from None
+
+    def _receive(self):
+        import time
+
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.timeout
+        try:
+            header, body = read_frame(self._out, self._wait)
+            return unpack(header, body, self._decode_other)
+        except (WireError, OSError, ValueError, KeyError, IndexError) as exc:
+            raise WorkerGone(str(exc)) from None
+
+    def call(self, name, args, kwargs):
+        self._send({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
+        while True:
+            reply = self._receive()
+            op = reply.get("op")
+            if op == "callback":
+                try:
+                    value = self.callbacks[int(reply["id"])](*reply.get("args", []))
+                    self._send({"op": "return", "value": value})
+                except Exception as exc:  # noqa: BLE001 - the learner's arguments broke a test function
+                    self._send({"op": "raise", "evalue": str(exc)[:300]})
+                continue
+            if op == "result":
+                _write_back(args, reply.get("args", []))
+                _write_back(kwargs, reply.get("kwargs", {}))
+                return reply.get("value")
+            if op == "error":
+                raise learner_error(str(reply.get("ename", "Error")), str(reply.get("evalue", "")))
+            raise WorkerGone("unexpected message")
+
+    def start_exercise(self, timeout):
+        import time
+
+        self.deadline = time.monotonic() + timeout
+
+    def close(self):
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._sel.close()
+        if self.sandbox is not None:
+            from autograder.sandbox import remove_scratch
+
+            remove_scratch(self.scratch)
+            self.sandbox.close()
 
 
-def _strip_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+def _write_back(originals, after):
+    """Mirror in-place changes the learner's function made to its arguments (they are copies there)."""
+    if isinstance(originals, dict) and isinstance(after, dict):
+        for key in originals:
+            if key in after:
+                _write_back_one(originals, key, after[key])
+    elif isinstance(originals, list) and isinstance(after, list | tuple) and len(after) == len(originals):
+        for index in range(len(originals)):
+            _write_back_one(originals, index, after[index])
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^\w]", "_", name)
+def _write_back_one(container, key, new):
+    old = container[key]
+    if isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and old.shape == new.shape and old.flags.writeable:
+        np.copyto(old, new, casting="unsafe")
+    elif isinstance(old, dict | list) and not isinstance(old, tuple):
+        _write_back(old, new)
+
+
+_ERRORS = {}
+
+
+def learner_error(ename, evalue):
+    """An exception named like the learner's (NotImplementedError stays itself: "not attempted")."""
+    if ename == "NotImplementedError":
+        return NotImplementedError(evalue)
+    if ename not in _ERRORS:
+        _ERRORS[ename] = type(re.sub(r"\W", "_", ename) or "Error", (Exception,), {})
+    return _ERRORS[ename](evalue)
+
+
+class Remote:
+    """Calls the learner's function ``name`` in the worker; arguments and results are plain data."""
+
+    __module__ = "learner"
+
+    def __init__(self, worker, name):
+        self.worker, self.__name__ = worker, name
+
+    def __call__(self, *args, **kwargs):
+        return self.worker.call(self.__name__, args, kwargs)
 
 
 # ----------------------------------------------------------------------------------------- judge
 
 def _copied_from_reference(gid, source) -> bool:
-    """True when the answer imports the reference, or is the reference's function body verbatim."""
+    """True when the answer is the reference's function body verbatim (comments and docstrings aside)."""
     from autograder import reference
     from autograder.exercises import EXERCISES
 
-    if re.search(r"\bautograder\b", source):
-        return True
     name = EXERCISES[gid].function
     ref = getattr(reference, name, None)
     if ref is None:
@@ -156,96 +257,64 @@ def _body_dump(tree, name):
     return None
 
 
-def _judge(gid, record, out_dir) -> Verdict:
-    from autograder.checking import _compare, diagnose
+def _judge(gid, worker) -> Verdict:
+    """Run the exercise's hidden tests on the learner's functions in the worker."""
+    from autograder.checking import Mismatch, check
     from autograder.exercises import EXERCISES
 
     exercise = EXERCISES[gid]
-    if record.get("status") != "done":
-        message = record.get("evalue", "")
-        if record.get("ename") in ("Mismatch",):
-            return Verdict(gid, False, message)
-        if record.get("ename") == "NotImplementedError":
-            return Verdict(gid, False, "not attempted yet")
-        return Verdict(gid, False, f"{record.get('ename', 'Error')}: {message}" if message else record.get("ename", ""))
-    if str(record.get("module", "")).startswith("autograder") or "/autograder/" in str(record.get("file", "")):
-        return Verdict(gid, False, "the answer is autograder.reference's function: no credit", flagged=True)
-    rng = np.random.default_rng(zlib.crc32(gid.encode()))
-    context = exercise.bug_context or exercise.reference
-    for k, case in enumerate(exercise.cases(rng)):
-        want = exercise.outputs(exercise.reference, case)
-        got = {}
-        for name in want:
-            path = out_dir / f"{gid}.{k}.{_safe(name)}.npy"
-            if not path.exists():
-                return Verdict(gid, False, f"{exercise.function} returned no {name} on a hidden test ({case.label})")
-            got[name] = np.load(path, allow_pickle=False)
-        problems = [p for name in want if (p := _compare(name, got[name], want[name], exercise.tol))]
-        if problems:
-            message = f"{exercise.function}: {problems[0]} on a hidden test ({case.label})"
-            bug = diagnose(exercise, context, case, got)
-            return Verdict(gid, False, message + (f". Likely mistake: {bug.message}" if bug else ""))
+    try:
+        check(gid, *[Remote(worker, name) for name in exercise.functions])
+    except WorkerGone:
+        raise
+    except NotImplementedError:
+        return Verdict(gid, False, "not attempted yet")
+    except Exception as exc:  # noqa: BLE001 - a Mismatch's message, or whatever else went wrong, in one line
+        reason = _one_line(exc) if isinstance(exc, Mismatch) else f"{type(exc).__name__}: {_one_line(exc)}"
+        if worker.setup_error:
+            reason += f" (the setup cell failed: {worker.setup_error})"
+        return Verdict(gid, False, reason)
     return Verdict(gid, True)
 
 
-def verify(nb, timeout=60) -> dict[str, Verdict]:
-    """Verdicts for every exercise the notebook's graded cells check, keyed by answer grade id."""
+def _one_line(exc) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:500]
+
+
+def verify(nb, timeout=60, sandbox=None, cwd=None) -> dict[str, Verdict]:
+    """Verdicts for every exercise the notebook's graded cells check, keyed by answer grade id.
+
+    The learner's code runs in a worker process (in ``sandbox`` when given, with a scratch copy of
+    ``cwd``); an exercise whose calls take longer than ``timeout`` s in all, or that kills the
+    worker, fails with that reason and the remaining ones get a fresh worker.
+    """
     program = program_of(nb)
     pending = exercises_in(nb)
     answers = dict(program["answers"])
     verdicts = {}
     for gid in pending:
         if gid in answers and _copied_from_reference(gid, answers[gid]):
-            verdicts[gid] = Verdict(gid, False, "the answer uses autograder.reference: no credit", flagged=True)
+            verdicts[gid] = Verdict(gid, False, "the answer is the course's reference, copied: no credit",
+                                    flagged=True)
     pending = [g for g in pending if g not in verdicts]
-    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-        out_dir = Path(tmp)
-        while pending:
-            job = out_dir / "job.json"
-            job.write_text(json.dumps({**program, "exercises": pending, "out": str(out_dir)}))
-            proc = subprocess.Popen([sys.executable, "-m", "autograder.verify", "worker", str(job)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                    cwd=tmp, env={**os.environ, "MPLBACKEND": "Agg"})
-            done = _collect(proc, pending, timeout)
-            for record in done:
-                gid = record["grade_id"]
-                verdicts[gid] = _judge(gid, record, out_dir)
-            finished = [r["grade_id"] for r in done]
-            pending = [g for g in pending if g not in finished]
-            if pending:  # the worker hung or died on the first pending exercise
-                gid = pending.pop(0)
-                verdicts[gid] = Verdict(gid, False, f"did not finish within {timeout} s, or crashed the process")
-    return verdicts
-
-
-def _collect(proc, pending, timeout) -> list[dict]:
-    """Read the worker's records until it ends; kill it after ``timeout`` s without a record."""
-    import selectors
-    import time
-
-    records, deadline = [], time.monotonic() + timeout
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
+    worker = None
     try:
-        while len(records) < len(pending):
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                break  # timed out
-            line = proc.stdout.readline()
-            if not line:
-                break  # the worker ended (or died)
+        while pending:
+            gid = pending[0]
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if record.get("grade_id") in pending:
-                records.append(record)
-                deadline = time.monotonic() + timeout
+                if worker is None:
+                    worker = Worker(program, sandbox=sandbox, timeout=timeout, cwd=cwd)
+                worker.start_exercise(timeout)
+                verdicts[gid] = _judge(gid, worker)
+            except WorkerGone as exc:
+                reason = (f"did not finish within {timeout} s" if str(exc) == "timeout"
+                          else "crashed or stopped the process that runs it")
+                verdicts[gid] = Verdict(gid, False, reason)
+                if worker is not None:
+                    worker.close()
+                worker = None
+            pending.pop(0)
     finally:
-        sel.close()
-        proc.kill()
-        proc.wait()
-    return records
-
-
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "worker":
-    _worker(sys.argv[2])
+        if worker is not None:
+            worker.close()
+    return verdicts

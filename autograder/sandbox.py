@@ -1,0 +1,204 @@
+"""Run a learner's code in a bubblewrap sandbox, away from the grader, the course and classmates.
+
+Every process that runs student code (the notebook's kernel and the verifier's worker) is started
+through :meth:`Sandbox.command`, which wraps it in ``bwrap`` (Debian package ``bubblewrap``) with:
+
+- a read-only view of the system (``/usr``, a few files of ``/etc``), the Python installation and
+  the virtual environment, and of the student package ``rnnkit``; no view of ``autograder/``,
+  ``solutions/``, the gradebook, other submissions or anything else of the course;
+- one private writable folder, a scratch copy of the submission's folder (thrown away after), and
+  a private ``/tmp``;
+- no network, its own process, IPC, UTS and user namespaces, no capabilities, a new session;
+  ``--die-with-parent``: when grading of the submission ends, every process in it is killed;
+- limits: address space (2 GiB by default), file size, open files, and processes (RLIMIT_NPROC for
+  an unprivileged grader; a pids cgroup when the grader runs as root and cgroups are writable).
+
+Without bwrap, :func:`require` stops instructor grading with a one-line message, unless the
+instructor passes ``--unsafe`` (or sets ``AUTOGRADER_UNSAFE=1``), which is then printed on every run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import shutil
+import stat
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+WORKDIR = "/home/student/work"  # where the scratch copy of the submission appears inside
+INSTALL_HINT = "install the Debian/Ubuntu package 'bubblewrap' (apt-get install bubblewrap)"
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
+             "fonts", "mime.types")
+MAX_COPY_BYTES = 200 * 1024 * 1024  # a submission folder larger than this is not copied whole
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def unsafe_requested() -> bool:
+    return os.environ.get("AUTOGRADER_UNSAFE", "") not in ("", "0")
+
+
+def require(unsafe=False):
+    """The sandbox to grade with, or None when the instructor asked for unsafe grading."""
+    if unsafe or unsafe_requested():
+        print("WARNING: grading WITHOUT a sandbox (--unsafe): students' code runs with your rights",
+              file=sys.stderr)
+        return None
+    if not bwrap_path():
+        raise SandboxUnavailable(f"no sandbox for students' code: {INSTALL_HINT}, or pass --unsafe")
+    return Sandbox()
+
+
+def _student_package_dirs() -> list[Path]:
+    spec = importlib.util.find_spec("rnnkit")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(p).resolve() for p in spec.submodule_search_locations]
+
+
+def copy_regular_tree(src: Path, dest: Path, budget=MAX_COPY_BYTES):
+    """Copy regular files and folders only (no symlink, FIFO or device), at most ``budget`` bytes."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(os.scandir(src), key=lambda e: e.name):
+        st = entry.stat(follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            budget = copy_regular_tree(Path(entry.path), dest / entry.name, budget)
+        elif stat.S_ISREG(st.st_mode) and st.st_size <= budget:
+            shutil.copyfile(entry.path, dest / entry.name, follow_symlinks=False)
+            budget -= st.st_size
+    return budget
+
+
+class Sandbox:
+    """One submission's sandbox settings; :meth:`scratch` makes its private folders."""
+
+    def __init__(self, memory_bytes=2 * 1024**3, max_procs=256, max_file_bytes=256 * 1024**2):
+        self.memory_bytes, self.max_procs, self.max_file_bytes = memory_bytes, max_procs, max_file_bytes
+        self.bwrap = bwrap_path()
+        self.groups = []  # pids cgroups made for this sandbox's processes, removed by close()
+        if not self.bwrap:
+            raise SandboxUnavailable(f"no sandbox for students' code: {INSTALL_HINT}")
+
+    # ------------------------------------------------------------------------------- folders
+
+    def scratch(self, submission: Path | None) -> Path:
+        """A fresh folder: ``work/`` (a copy of the submission's regular files) and ``ipc/``."""
+        root = Path(tempfile.mkdtemp(prefix="sandbox-"))
+        (root / "ipc").mkdir()
+        if submission is not None and Path(submission).is_dir():
+            copy_regular_tree(Path(submission), root / "work")
+        else:
+            (root / "work").mkdir()
+        return root
+
+    # ------------------------------------------------------------------------------- command
+
+    def _ro_paths(self) -> list[Path]:
+        paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent}
+        paths.update(_student_package_dirs())
+        # The interpreter may be a symlink chain into another installation (pyenv, a venv's python).
+        exe = Path(sys.executable)
+        while exe.is_symlink():
+            exe = (exe.parent / os.readlink(exe)).resolve()
+            paths.add(exe.parent.parent)
+        keep = sorted(p for p in paths if p.exists() and not str(p).startswith("/usr/"))
+        return [p for p in keep if not any(p != q and q in p.parents for q in keep)]
+
+    def command(self, argv: list[str], root: Path, cwd=WORKDIR, env=None) -> list[str]:
+        """``argv`` wrapped in bwrap; ``root`` is a :meth:`scratch` folder."""
+        cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+               "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+               "--tmpfs", "/tmp", "--tmpfs", "/home/student"]
+        for name in ("bin", "lib", "lib64", "sbin"):
+            top = Path("/") / name
+            if top.is_symlink():
+                cmd += ["--symlink", os.readlink(top), str(top)]
+            elif top.is_dir():
+                cmd += ["--ro-bind", str(top), str(top)]
+        for name in ETC_FILES:
+            if (Path("/etc") / name).exists():
+                cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        for path in self._ro_paths():
+            cmd += ["--ro-bind", str(path), str(path)]
+        cmd += ["--bind", str(root / "work"), WORKDIR, "--bind", str(root / "ipc"), str(root / "ipc"),
+                "--chdir", cwd, "--clearenv"]
+        environment = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/home/student", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
+            "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "PYTHONDONTWRITEBYTECODE": "1",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8",
+            **(env or {}),
+        }
+        for key, value in environment.items():
+            cmd += ["--setenv", key, value]
+        return cmd + ["--", *argv]
+
+    def limits(self):
+        """A ``preexec_fn`` for the bwrap process: resource limits every sandboxed process inherits."""
+        cgroup = _pids_cgroup(self.max_procs) if os.geteuid() == 0 else None
+        if cgroup is not None:
+            self.groups.append(cgroup)
+
+        def apply():
+            resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+            if os.geteuid() != 0:
+                resource.setrlimit(resource.RLIMIT_NPROC, (self.max_procs, self.max_procs))
+            if cgroup is not None:
+                try:
+                    (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+                except OSError:
+                    pass
+
+        return apply
+
+    def close(self):
+        for group in self.groups:
+            try:
+                group.rmdir()
+            except OSError:  # still has processes: they are being killed; cleanup_cgroups() later
+                pass
+        self.groups = []
+
+
+def _pids_cgroup(max_procs) -> Path | None:
+    """A fresh pids cgroup (v1 or v2) limited to ``max_procs``, when this process may make one."""
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
+            continue
+        if base.name == "cgroup" and "pids" not in (base / "cgroup.controllers").read_text(errors="ignore"):
+            continue
+        group = base / f"autograder-{uuid.uuid4().hex[:12]}"
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text(str(max_procs))
+            return group
+        except OSError:
+            return None
+    return None
+
+
+def remove_scratch(root: Path):
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def cleanup_cgroups():
+    """Remove empty cgroups this module made (they are left behind by killed sandboxes)."""
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        for group in base.glob("autograder-*"):
+            try:
+                group.rmdir()
+            except OSError:
+                pass
