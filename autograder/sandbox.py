@@ -66,13 +66,17 @@ def _student_package_dirs() -> list[Path]:
     return [Path(p).resolve() for p in spec.submodule_search_locations]
 
 
-def copy_regular_tree(src: Path, dest: Path, budget=MAX_COPY_BYTES):
+def copy_regular_tree(src: Path, dest: Path, budget=MAX_COPY_BYTES, depth=8):
     """Copy regular files and folders only (no symlink, FIFO or device), at most ``budget`` bytes."""
     dest.mkdir(parents=True, exist_ok=True)
+    if depth < 0:
+        return budget
     for entry in sorted(os.scandir(src), key=lambda e: e.name):
         st = entry.stat(follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
-            budget = copy_regular_tree(Path(entry.path), dest / entry.name, budget)
+            if Path(entry.path).resolve() in Path(dest).resolve().parents or entry.name.startswith("sandbox-"):
+                continue  # never copy the scratch folder into itself
+            budget = copy_regular_tree(Path(entry.path), dest / entry.name, budget, depth - 1)
         elif stat.S_ISREG(st.st_mode) and st.st_size <= budget:
             shutil.copyfile(entry.path, dest / entry.name, follow_symlinks=False)
             budget -= st.st_size

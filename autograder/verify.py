@@ -66,7 +66,7 @@ def program_of(nb) -> dict:
 
 # ---------------------------------------------------------------------------------------- worker
 
-class WorkerGone(Exception):
+class WorkerGone(BaseException):  # not an Exception: check() must not take it for a learner error
     """The worker hung past its time, died, or broke the protocol."""
 
 

@@ -1,11 +1,23 @@
-"""An autograder that cannot be fooled: hostile submissions through `python -m autograder grade`
-(plain `nbgrader autograde` with this repository's nbgrader_config.py), graded in parallel."""
+"""The hostile-submission suite: every case through the instructor's path (`python -m autograder grade`,
+i.e. plain `nbgrader autograde` with this repository's nbgrader_config.py, sandboxed), each with the
+score it fairly earns. The attackers know every path (the repository, the course, the venv) and try to
+gain points, read answers or hidden tests, or hurt the grader and their classmates.
+
+After the suite: every submission has exactly its fair score, a classmate graded after the attackers
+has full marks, the course tree, the repository and the environment are as they were, no process of a
+submission is left, and the feedback holds no hidden test and no script.
+"""
 
 import csv
+import hashlib
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
+import textwrap
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -14,60 +26,286 @@ from autograder.course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, notebook_
 from autograder.exercises import EXERCISES
 from tests.conftest import LESSON_IDS
 
+pytestmark = pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap (apt-get install bubblewrap)")
+
 LESSON = LESSON_IDS[0]
 FIRST = next(g for g in EXERCISES if g.startswith(f"l{LESSON[:2]}_e1_"))
 FUNCTION = EXERCISES[FIRST].function
 WRONG = EXERCISES[FIRST].bugs[0].plant_source(FUNCTION)
+MARKER = "hostile-marker-7f3a"  # in the command line of every process an attacker starts
+SITE = Path(sysconfig.get_paths()["purelib"])
 
 
 def solution():
     return read_notebook(notebook_path(LESSON, SOLUTIONS))
 
 
+def release():
+    return read_notebook(notebook_path(LESSON, LESSONS))
+
+
 def answer_cell(nb, grade_id):
     return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
 
 
-def without_calls(nb):
-    """Drop ungraded cells that call the first exercise's function (a hanging one would stall them)."""
-    nb.cells = [c for c in nb.cells if nbgrader_meta(c) or f"{FUNCTION}(" not in c.source]
+def points(grade_id):
+    return float(nbgrader_meta(answer_cell(solution(), grade_id))["points"])
+
+
+TOTAL = sum(float(nbgrader_meta(c)["points"]) for c in solution().cells if nbgrader_meta(c).get("grade"))
+E1 = points(f"{FIRST}_tests")
+# Exercises whose solution calls the first exercise's function lose their points too with a wrong one.
+DEPENDENT = sum(points(f"{gid}_tests") for gid in EXERCISES if gid.startswith(f"l{LESSON[:2]}_") and gid != FIRST
+                and re.search(rf"\b{FUNCTION}\(", answer_cell(solution(), gid).source))
+WRONG_FIRST = TOTAL - E1 - DEPENDENT  # the fair score of a notebook whose first answer is wrong
+SIGNATURE = re.search(r"^def .*:$", answer_cell(solution(), FIRST).source, re.M).group(0)
+
+
+def with_first(source, nb=None):
+    """The solution (or ``nb``) with the first exercise's answer cell replaced by ``source``."""
+    nb = nb or solution()
+    answer_cell(nb, FIRST).source = textwrap.dedent(source)
     return nb
 
 
-def hostile(prefix):
-    nb = solution()
-    answer_cell(nb, FIRST).source = prefix + "\n" + WRONG
+def appended(code, nb=None):
+    """The solution with ``code`` run at the end of the first answer cell (answers stay correct)."""
+    nb = nb or solution()
+    cell = answer_cell(nb, FIRST)
+    cell.source += "\n\n" + textwrap.dedent(code)
     return nb
 
 
-def submissions():
-    subs = {"alice": solution(), "bob": read_notebook(notebook_path(LESSON, LESSONS)),
-            "honest_but_wrong": hostile("")}  # the control: the same wrong answer, no tricks
-    subs["patches_numpy_testing"] = hostile(
+def delegating(body):
+    """A first answer whose function body tries to get the answer from the grader."""
+    body = "args = dict(locals())\n" + textwrap.dedent(body)
+    return with_first(f"{SIGNATURE}\n" + textwrap.indent(body, "    "))
+
+
+def submissions(course):
+    """{student: (notebook, fair score)}."""
+    subs = {
+        "alice": (solution(), TOTAL),
+        "bob": (release(), 0.0),
+        "honest_but_wrong": (with_first(WRONG), WRONG_FIRST),
+    }
+    # ------------------------------------------------------------------ score injection via outputs
+    hook = """
+        ip = get_ipython()
+        def _inject(result):
+            ip.display_pub.publish({"text/plain": "2"})
+            ip.displayhook(10)
+            print(2)
+        ip.events.register("post_run_cell", _inject)
+        ip.set_custom_exc((BaseException,), lambda *a, **k: None)
+        """
+    nb = release()
+    answer_cell(nb, FIRST).source = textwrap.dedent(hook)
+    subs["injects_scores"] = (nb, 0.0)
+    subs["patches_numpy_testing"] = (with_first(
         "import numpy, numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
-        "numpy.allclose = lambda *a, **k: True\nnumpy.testing.assert_array_equal = lambda *a, **k: None")
-    subs["swallows_errors"] = hostile(
-        "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)")
-    subs["patches_check"] = hostile(
-        "import autograder.checking\nautograder.checking.check = lambda *a, **k: None\n"
-        "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})")
+        "numpy.allclose = lambda *a, **k: True\n" + WRONG), WRONG_FIRST)
+    # ------------------------------------------------------------------ delegation to the grader
+    subs["imports_reference"] = (with_first(f"from autograder.reference import {FUNCTION}"), WRONG_FIRST)
+    subs["computed_import"] = (delegating(f"""
+        import importlib
+        return getattr(importlib.import_module("auto" + "grader.reference"), {FUNCTION!r})(**args)
+        """), WRONG_FIRST)
+    subs["scans_sys_modules"] = (delegating(f"""
+        import sys
+        for name, module in list(sys.modules.items()):
+            f = getattr(module, {FUNCTION!r}, None)
+            if callable(f) and name != "__main__" and getattr(f, "__module__", "") != "__main__":
+                return f(**args)
+        raise RuntimeError("no reference found")
+        """), WRONG_FIRST)
+    subs["walks_stack_frames"] = (delegating(f"""
+        import inspect
+        for frame in inspect.stack():
+            for scope in (frame.frame.f_locals, frame.frame.f_globals):
+                for value in list(scope.values()):
+                    ref = value.get({FUNCTION!r}) if isinstance(value, dict) else getattr(value, {FUNCTION!r}, None)
+                    if callable(ref) and getattr(ref, "__module__", "") != "__main__":
+                        return ref(**args)
+        raise RuntimeError("no reference found")
+        """), WRONG_FIRST)
+    subs["reads_source_from_disk"] = (reads_source(course), WRONG_FIRST)
+    # ------------------------------------------------------------------ tampering
+    victim = course / "submitted" / "alice" / LESSON / f"{LESSON}.ipynb"
+    targets = {
+        "grader": ROOT / "autograder" / "checking.py", "grader_site": SITE / "autograder" / "checking.py",
+        "pth": SITE / "zz_hostile.pth", "config": course / "nbgrader_config.py",
+        "repo_config": ROOT / "nbgrader_config.py", "gradebook": course / "gradebook.db", "victim": victim,
+        "lessons": ROOT / "lessons" / LESSON / f"{LESSON}.ipynb", "rnnkit": ROOT / "rnnkit" / "__init__.py",
+    }
+    paths = {k: str(v) for k, v in targets.items()}
+    subs["tampers"] = (appended(f"""
+        import os, pathlib
+        for name, path in {paths!r}.items():
+            try:
+                p = pathlib.Path(path)
+                if name == "pth":
+                    p.write_text("import os; os.system('echo {MARKER}')\\n")
+                elif name == "victim":
+                    p.write_text("{{}}")
+                else:
+                    with open(p, "ab") as f:
+                        f.write(b"\\n# {MARKER}\\n")
+            except OSError:
+                pass
+        """), TOTAL)
+    # ------------------------------------------------------------------ processes, pipes, FIFOs, memory
+    subs["leaves_processes"] = (appended(f"""
+        import os, subprocess, sys
+        for _ in range(3):
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"],
+                             stdout=sys.__stdout__, stderr=sys.__stderr__, start_new_session=True)
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
+            os._exit(0)
+        """), TOTAL)
+    subs["plants_fifos"] = (appended(f"""
+        import os, glob
+        for name in glob.glob("*") + ["{LESSON}.html", "{LESSON}.ipynb", "timestamp.txt"]:
+            try:
+                os.remove(name)
+            except OSError:
+                pass
+            try:
+                os.mkfifo(name)
+            except OSError:
+                pass
+        """), TOTAL)
+    subs["hogs_memory"] = (with_first(f"""
+        hog = []
+        try:
+            hog.append(bytearray(8 * 1024**3))
+        except MemoryError:
+            pass
+        {SIGNATURE}
+            return bytearray(16 * 1024**3)
+        """), WRONG_FIRST)
+    subs["forks_many"] = (appended(f"""
+        import subprocess, sys
+        started = []
+        for _ in range(600):
+            try:
+                started.append(subprocess.Popen(["sleep", "60", "{MARKER}"]))
+            except OSError:
+                break
+        """), TOTAL)
+    # ------------------------------------------------------------------ leaks into feedback, HTML injection
+    subs["leaks_hidden_tests"] = (appended("""
+        import inspect
+        ip = get_ipython()
+        def _leak(result):
+            print("LEAK", ip.user_ns.get("In", [])[-2:], ip.user_ns.get("_ih", [])[-1:])
+            for frame in inspect.stack():
+                print("FRAME", frame.function, {k: repr(v)[:200] for k, v in frame.frame.f_locals.items()})
+        ip.events.register("post_run_cell", _leak)
+        """), TOTAL)
+    nb = appended("""
+        from IPython.display import HTML, Javascript, Markdown, SVG, display
+        display(HTML('<b>bold</b><script>alert("hostile-html")</script><img src=x onerror="alert(1)">'))
+        display(Markdown('<a href="javascript:alert(2)">link</a><script>alert("hostile-md")</script>'))
+        display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(3)"><script>alert(4)</script></svg>'))
+        display(Javascript('alert("hostile-js")'))
+        """)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell('Hi <script>alert("hostile-cell")</script>'
+                                                     '<img src=y onerror="alert(5)">'))
+    subs["injects_html"] = (nb, TOTAL)
+    # ------------------------------------------------------------------ honest work, deleted cells, runaways
     nb = solution()
-    answer_cell(nb, FIRST).source = f"from autograder.reference import {FUNCTION}"
-    subs["uses_reference"] = nb
+    answer_cell(nb, FIRST).source = ("# My own answer; the autograder checks it against autograder.reference.\n"
+                                     + answer_cell(nb, FIRST).source)
+    subs["mentions_autograder"] = (nb, TOTAL)
     nb = solution()
     nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != f"{FIRST}_tests"]
-    subs["deletes_test_cell"] = nb
-    signature = re.search(r"^def .*:$", answer_cell(solution(), FIRST).source, re.M).group(0)
+    subs["deletes_test_cell"] = (nb, TOTAL)
     for name, body in [
         ("ignores_interrupt", "    import time\n    while True:\n        try:\n            time.sleep(0.1)\n"
                               "        except KeyboardInterrupt:\n            pass\n"),
         ("kills_kernel", "    import os\n    os._exit(1)\n"),
         ("prints_a_lot", "    for _ in range(2000):\n        print('spam' * 25_000)\n"),
     ]:
-        nb = without_calls(solution())
-        answer_cell(nb, FIRST).source = f"{signature}\n{body}"
-        subs[name] = nb
+        nb = solution()
+        nb.cells = [c for c in nb.cells if nbgrader_meta(c) or f"{FUNCTION}(" not in c.source]
+        answer_cell(nb, FIRST).source = f"{SIGNATURE}\n{body}"
+        subs[name] = (nb, WRONG_FIRST)
     return subs
+
+
+def reads_source(course):
+    """A first answer that looks for the reference or a solution on disk and runs it."""
+    roots = [str(ROOT / "autograder"), str(ROOT / "solutions"), str(SITE / "autograder"), str(course)]
+    body = f"""
+        import glob, json
+        for root in {roots!r}:
+            found = glob.glob(root + "/**/*.py", recursive=True) + glob.glob(root + "/**/*.ipynb", recursive=True)
+            for path in found:
+                try:
+                    text = open(path).read()
+                except OSError:
+                    continue
+                sources = [text]
+                if path.endswith(".ipynb"):
+                    try:
+                        sources = ["".join(c["source"]) for c in json.loads(text)["cells"]]
+                    except ValueError:
+                        continue
+                for src in sources:
+                    if "def {FUNCTION}(" in src and "NotImplementedError" not in src:
+                        scope = {{"np": __import__("numpy")}}
+                        try:
+                            exec(src, scope)
+                            return scope[{FUNCTION!r}](**args)
+                        except Exception:
+                            continue
+        raise RuntimeError("no source found")
+        """
+    return delegating(body)
+
+
+# ---------------------------------------------------------------------------------------- state
+
+def tree_digest(root: Path, skip=()) -> dict:
+    """path -> sha256 of every regular file under root (symlinks and others by their kind)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if any(rel == s or rel.startswith(s + "/") for s in skip) or "__pycache__" in path.parts:
+            continue
+        if path.is_symlink() or not path.is_file():
+            out[rel] = "link" if path.is_symlink() else "dir" if path.is_dir() else "other"
+        else:
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def env_snapshot() -> dict:
+    """(size, mtime) of every file of the environment (a write or a new file changes it)."""
+    out = {}
+    for path in sorted(Path(sys.prefix).rglob("*")):
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        st = path.lstat()
+        out[str(path)] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def marked_processes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if MARKER in cmd and "pytest" not in cmd:
+                found.append(cmd[:120])
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -75,82 +313,123 @@ def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(SOLUTIONS, course / "solutions")
-    for student, nb in submissions().items():
+    subs = submissions(course)
+    for student, (nb, _) in subs.items():
         dest = course / "submitted" / student / LESSON
         dest.mkdir(parents=True)
         nbformat.write(nb, str(dest / f"{LESSON}.ipynb"))
+    repo_before = {name: tree_digest(ROOT / name) for name in ("autograder", "rnnkit", "solutions", "lessons")}
+    repo_before["nbgrader_config.py"] = hashlib.sha256((ROOT / "nbgrader_config.py").read_bytes()).hexdigest()
+    submitted_before = tree_digest(course / "submitted")
+    config_before = (course / "nbgrader_config.py").read_bytes()
+    env_before = env_snapshot()
     code = ("import sys; from autograder.grade import grade; "
             f"sys.exit(grade([{LESSON!r}], jobs=2, csv='grades.csv', cwd={str(course)!r}, timeout=5))")
+    start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200)
+    seconds = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # an honest classmate, graded after the attackers
+    dest = course / "submitted" / "zoe" / LESSON
+    dest.mkdir(parents=True)
+    nbformat.write(solution(), str(dest / f"{LESSON}.ipynb"))
+    for args in (["db", "student", "add", "zoe"], ["autograde", LESSON, "--student", "zoe"],
+                 ["generate_feedback", LESSON], ["export", "--to", "grades.csv"]):
+        subprocess.run(["nbgrader", *args], cwd=course, capture_output=True, text=True, check=True, timeout=600)
     rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
-    return course, rows, proc.stdout
+    repo_after = {name: tree_digest(ROOT / name) for name in ("autograder", "rnnkit", "solutions", "lessons")}
+    repo_after["nbgrader_config.py"] = hashlib.sha256((ROOT / "nbgrader_config.py").read_bytes()).hexdigest()
+    state = {
+        "repo": repo_before == repo_after, "config": config_before == (course / "nbgrader_config.py").read_bytes(),
+        "submitted": submitted_before == tree_digest(course / "submitted", skip=("zoe",)),
+        "env": env_before == env_snapshot(), "processes": marked_processes(),
+    }
+    return course, subs, rows, proc.stdout, state, seconds
 
 
 def score(rows, student):
-    return float(rows[student]["score"]), float(rows[student]["max_score"])
+    return float(rows[student]["score"])
 
 
-def first_points():
-    test = answer_cell(solution(), f"{FIRST}_tests")
-    return float(nbgrader_meta(test)["points"])
+def test_every_submission_gets_exactly_its_fair_score(graded):
+    _, subs, rows, out, _, seconds = graded
+    assert set(subs) <= set(rows)
+    unfair = {s: (score(rows, s), fair) for s, (_, fair) in subs.items() if score(rows, s) != fair}
+    assert not unfair, f"(got, fair): {unfair}"
+    assert f"graded {len(subs)}/{len(subs)} submissions" in out
+    print(f"\n{len(subs)} hostile/control submissions graded in {seconds:.0f} s with --jobs 2")
 
 
-def test_every_submission_is_recorded(graded):
-    _, rows, out = graded
-    assert set(rows) == set(submissions())
-    assert f"graded {len(rows)}/{len(rows)} submissions" in out
+def test_honest_classmate_graded_after_the_attackers_has_full_marks(graded):
+    _, _, rows, _, _, _ = graded
+    assert score(rows, "zoe") == TOTAL
 
 
-def test_solution_full_marks_and_stub_zero(graded):
-    _, rows, _ = graded
-    got, possible = score(rows, "alice")
-    assert got == possible > 0
-    assert score(rows, "bob")[0] == 0
+def test_nothing_outside_the_sandbox_changed(graded):
+    _, _, _, _, state, _ = graded
+    assert state["repo"], "the repository (grader, student package, solutions, lessons, config) changed"
+    assert state["config"], "the course's nbgrader_config.py changed"
+    assert state["submitted"], "a submitted notebook changed"
+    assert state["env"], "the Python environment changed"
+    assert not (SITE / "zz_hostile.pth").exists()
 
 
-@pytest.mark.parametrize("student", ["patches_numpy_testing", "swallows_errors", "patches_check"])
-def test_cheating_gains_nothing(graded, student):
-    _, rows, _ = graded
-    honest, possible = score(rows, "honest_but_wrong")
-    assert honest <= possible - first_points()
-    assert score(rows, student)[0] <= honest, f"{student} scored more than the same wrong answer without tricks"
-
-
-def test_reference_answer_earns_nothing_and_is_flagged(graded):
-    _, rows, out = graded
-    got, possible = score(rows, "uses_reference")
-    assert got == possible - first_points()  # the rest of that notebook is the student's own work
-    assert re.search(r"uses_reference/\S+: .*autograder\.reference.*no credit", out)
+def test_no_process_of_a_submission_survives_grading(graded):
+    _, _, _, _, state, _ = graded
+    assert state["processes"] == []
 
 
 def test_deleted_test_cell_is_restored_and_reported(graded):
-    _, rows, out = graded
-    got, possible = score(rows, "deletes_test_cell")
-    assert got == possible
+    _, _, _, out, _, _ = graded
     assert re.search(rf"deletes_test_cell/\S+: .*{FIRST}_tests.*restored", out)
 
 
 @pytest.mark.parametrize("student", ["ignores_interrupt", "kills_kernel"])
-def test_runaway_code_is_scored_not_lost(graded, student):
-    _, rows, out = graded
-    got, possible = score(rows, student)
-    assert 0 < got <= possible - first_points()
+def test_runaway_code_is_reported(graded, student):
+    _, _, _, out, _, _ = graded
     assert f"{student}/{LESSON}:" in out
 
 
+def test_untouched_notebooks_log_no_warning(graded):
+    _, _, _, out, _, _ = graded
+    for student in ("alice", "bob", "honest_but_wrong", "mentions_autograder"):
+        assert f"{student}/{LESSON}:" not in out, out
+
+
 def test_output_flood_is_capped(graded):
-    course, rows, _ = graded
-    nb_path = course / "autograded" / "prints_a_lot" / LESSON / f"{LESSON}.ipynb"
-    assert nb_path.stat().st_size < 5_000_000
-    got, possible = score(rows, "prints_a_lot")
-    assert 0 < got <= possible - first_points()  # it prints instead of returning the answer
+    course = graded[0]
+    assert (course / "autograded" / "prints_a_lot" / LESSON / f"{LESSON}.ipynb").stat().st_size < 5_000_000
 
 
-def test_feedback_hides_hidden_tests(graded):
-    course, _, _ = graded
-    subprocess.run(["nbgrader", "generate_feedback", LESSON], cwd=course, capture_output=True, text=True,
-                   check=True)
-    html = (course / "feedback" / "patches_numpy_testing" / LESSON / f"{LESSON}.html").read_text()
-    assert "BEGIN HIDDEN TESTS" not in html and "check(" not in html.replace("<span", "")
-    assert "Likely mistake" in html
+def _feedback(course, student):
+    return (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+
+
+def test_feedback_holds_no_hidden_test(graded):
+    course, subs, _, _, _, _ = graded
+    hidden = [c.source for c in solution().cells if "BEGIN HIDDEN TESTS" in c.source]
+    secret_lines = {ln.strip() for src in hidden for ln in re.findall(r"BEGIN HIDDEN TESTS\n(.*?)###", src, re.S)[0]
+                    .splitlines() if ln.strip()}
+    for student in subs:
+        html = _feedback(course, student)
+        assert "BEGIN HIDDEN TESTS" not in html
+        text = re.sub(r"<[^>]+>", "", html).replace("&quot;", '"').replace("&#39;", "'")
+        leaked = [ln for ln in secret_lines if ln in text]
+        assert not leaked, f"{student}: {leaked}"
+    assert "Likely mistake" in _feedback(course, "honest_but_wrong")
+
+
+def test_no_script_from_student_output_reaches_feedback_or_notebook(graded):
+    course = graded[0]
+    autograded = (course / "autograded" / "injects_html" / LESSON / f"{LESSON}.ipynb").read_text()
+    for text in (_feedback(course, "injects_html"), autograded):
+        for needle in ("hostile-html", "hostile-md", "hostile-js", "hostile-cell", "onerror", "javascript:alert",
+                       "onload"):
+            assert needle not in text, needle
+    assert "<b>bold</b>" in autograded  # harmless HTML is kept
+
+
+def test_honest_mention_of_the_grader_is_not_flagged(graded):
+    _, _, rows, out, _, _ = graded
+    assert score(rows, "mentions_autograder") == TOTAL
+    assert "mentions_autograder/" not in out
