@@ -26,7 +26,8 @@ from autograder.course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, notebook_
 from autograder.exercises import EXERCISES
 from tests.conftest import LESSON_IDS
 
-pytestmark = pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap (apt-get install bubblewrap)")
+pytestmark = [pytest.mark.instructor,
+              pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap (apt-get install bubblewrap)")]
 
 LESSON = LESSON_IDS[0]
 FIRST = next(g for g in EXERCISES if g.startswith(f"l{LESSON[:2]}_e1_"))
