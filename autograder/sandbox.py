@@ -135,7 +135,7 @@ class Sandbox:
         for path in self._ro_paths():
             cmd += ["--ro-bind", str(path), str(path)]
         cmd += ["--bind", str(root / "work"), WORKDIR, "--bind", str(root / "ipc"), str(root / "ipc"),
-                "--chdir", cwd, "--clearenv"]
+                "--remount-ro", "/", "--chdir", cwd, "--clearenv"]
         environment = {
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": "/home/student", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",

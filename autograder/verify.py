@@ -187,7 +187,7 @@ def _write_back(originals, after):
         for key in originals:
             if key in after:
                 _write_back_one(originals, key, after[key])
-    elif isinstance(originals, list) and isinstance(after, list | tuple) and len(after) == len(originals):
+    elif isinstance(originals, list | tuple) and isinstance(after, list | tuple) and len(after) == len(originals):
         for index in range(len(originals)):
             _write_back_one(originals, index, after[index])
 
@@ -196,7 +196,7 @@ def _write_back_one(container, key, new):
     old = container[key]
     if isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and old.shape == new.shape and old.flags.writeable:
         np.copyto(old, new, casting="unsafe")
-    elif isinstance(old, dict | list) and not isinstance(old, tuple):
+    elif isinstance(old, dict | list | tuple):
         _write_back(old, new)
 
 

@@ -49,7 +49,7 @@ def encode(value, arrays, on_other):
         arr = np.asarray(value)
         if arr.dtype.hasobject or arr.dtype.kind not in "biufc":
             return on_other(value)
-        arrays.append(np.ascontiguousarray(arr))
+        arrays.append(np.array(arr, copy=True))
         return {"__nd__": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
     if isinstance(value, tuple | list):
         items = [encode(v, arrays, on_other) for v in value]
