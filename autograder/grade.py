@@ -90,7 +90,8 @@ def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=None, stream=N
     from tqdm import tqdm
 
     out = stream or sys.stdout
-    lessons = lessons or lesson_ids()
+    known = lesson_ids()
+    lessons = [next((k for k in known if k == x or k.split("_", 1)[0] == x), x) for x in lessons] if lessons else known
     submitted = Path(cwd) / "submitted"
     tasks = sorted((s.name, lesson) for s in submitted.iterdir() if s.is_dir()
                    for lesson in lessons if (s / lesson).is_dir()) if submitted.is_dir() else []

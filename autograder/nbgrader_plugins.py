@@ -62,6 +62,7 @@ class SafeExecute(NbGraderPreprocessor):
             raise SystemExit(str(exc)) from None
         if sandbox is not None:
             sandbox.memory_bytes = self.memory_mb * 1024**2
+            sandbox.lesson = resources.get("nbgrader", {}).get("assignment")  # its release's student package
         resources["autograder_sandbox"] = sandbox
         full = {}
         for index, cell in enumerate(nb.cells):  # hidden tests never enter the student's kernel

@@ -344,7 +344,7 @@ def _doc(module: str) -> str:
     return doc.splitlines()[0]
 
 
-def _copy_package(shipped: set[str], modules: dict[str, Path], dest: Path) -> list[str]:
+def copy_package(shipped: set[str], modules: dict[str, Path], dest: Path) -> list[str]:
     """Copy the shipped modules (and the package's other files) to ``dest``; return its packages."""
     files = {modules[m] for m in shipped}
     for path in sorted(PACKAGE_DIR.rglob("*")):
@@ -424,7 +424,7 @@ def release(ids: list[str], out: Path, wheel: bool = False) -> dict:
             shutil.copytree(generated, stage / "release" / lesson,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         project = stage / PACKAGE
-        packages = _copy_package(shipped, modules, project)
+        packages = copy_package(shipped, modules, project)
         solved = sorted(k for m in shipped for k in answers_in(m) if m not in given_modules())
         package_code = [modules[m].read_text() for m in shipped]
         notebook_code = [cell.source for lesson in lessons

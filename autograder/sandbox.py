@@ -4,8 +4,10 @@ Every process that runs student code (the notebook's kernel and the verifier's w
 through :meth:`Sandbox.command`, which wraps it in ``bwrap`` (Debian package ``bubblewrap``) with:
 
 - a read-only view of the system (``/usr``, a few files of ``/etc``), the Python installation and
-  the virtual environment, and of the student package ``rnnkit``; no view of ``autograder/``,
-  ``solutions/``, the gradebook, other submissions or anything else of the course;
+  the virtual environment, and of the student package ``rnnkit`` as a release of the lesson being
+  graded would hand it out (``lesson``: earlier lessons' answers only, never this lesson's own, see
+  :mod:`autograder.release`); no view of ``autograder/``, ``solutions/``, the gradebook, other
+  submissions or anything else of the course;
 - one private writable folder, a scratch copy of the submission's folder (thrown away after), and
   a private ``/tmp``;
 - no network, its own process, IPC, UTS and user namespaces, no capabilities, a new session;
@@ -86,8 +88,10 @@ def copy_regular_tree(src: Path, dest: Path, budget=MAX_COPY_BYTES, depth=8):
 class Sandbox:
     """One submission's sandbox settings; :meth:`scratch` makes its private folders."""
 
-    def __init__(self, memory_bytes=2 * 1024**3, max_procs=256, max_file_bytes=256 * 1024**2):
+    def __init__(self, memory_bytes=2 * 1024**3, max_procs=256, max_file_bytes=256 * 1024**2, lesson=None):
         self.memory_bytes, self.max_procs, self.max_file_bytes = memory_bytes, max_procs, max_file_bytes
+        self.lesson = lesson  # the lesson being graded: the student package is filtered for it
+        self._package = None  # a folder holding that filtered copy
         self.bwrap = bwrap_path()
         self.groups = []  # pids cgroups made for this sandbox's processes, removed by close()
         if not self.bwrap:
@@ -107,9 +111,27 @@ class Sandbox:
 
     # ------------------------------------------------------------------------------- command
 
+    def _student_package(self) -> list[tuple[Path, Path]]:
+        """(source, where it appears) for the student package: filtered for ``lesson`` when set."""
+        dirs = _student_package_dirs()
+        if self.lesson is None or not dirs:
+            return [(d, d) for d in dirs]
+        from autograder import release
+
+        if self._package is None or not self._package.exists():
+            self._package = Path(tempfile.mkdtemp(prefix="sandbox-package-"))
+            modules = release.package_modules()
+            try:
+                shipped = release.plan([self.lesson])
+            except release.ReleaseError:  # a lesson that needs its own answers: hand out no answer at all
+                shipped = {m for m in modules if not release.answers_in(m)}
+            release.copy_package(shipped, modules, self._package)
+            for path in [self._package, *self._package.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        return [(self._package / release.PACKAGE, dirs[0])]
+
     def _ro_paths(self) -> list[Path]:
         paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent}
-        paths.update(_student_package_dirs())
         # The interpreter may be a symlink chain into another installation (pyenv, a venv's python).
         exe = Path(sys.executable)
         while exe.is_symlink():
@@ -134,6 +156,8 @@ class Sandbox:
                 cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         for path in self._ro_paths():
             cmd += ["--ro-bind", str(path), str(path)]
+        for source, target in self._student_package():
+            cmd += ["--ro-bind", str(source), str(target)]
         cmd += ["--bind", str(root / "work"), WORKDIR, "--bind", str(root / "ipc"), str(root / "ipc"),
                 "--remount-ro", "/", "--chdir", cwd, "--clearenv"]
         environment = {
@@ -169,6 +193,9 @@ class Sandbox:
         return apply
 
     def close(self):
+        if self._package is not None:
+            shutil.rmtree(self._package, ignore_errors=True)
+            self._package = None
         for group in self.groups:
             try:
                 group.rmdir()

@@ -100,6 +100,7 @@ class Worker:
         if reply.get("op") != "ready":
             raise WorkerGone("the notebook's setup and answer cells did not load")
         self.setup_error = str(reply.get("setup_error") or "")[:300]
+        self.answer_errors = {str(k): str(v)[:300] for k, v in dict(reply.get("answer_errors") or {}).items()}
 
     def _wait(self, fd):
         import time
@@ -271,6 +272,8 @@ def _judge(gid, worker) -> Verdict:
         return Verdict(gid, False, "not attempted yet")
     except Exception as exc:  # noqa: BLE001 - a Mismatch's message, or whatever else went wrong, in one line
         reason = _one_line(exc) if isinstance(exc, Mismatch) else f"{type(exc).__name__}: {_one_line(exc)}"
+        if gid in worker.answer_errors:
+            reason += f" (your answer cell raised {worker.answer_errors[gid]})"
         if worker.setup_error:
             reason += f" (the setup cell failed: {worker.setup_error})"
         return Verdict(gid, False, reason)

@@ -90,12 +90,13 @@ def main():
                     exec(compile(_strip_magics(source), "<setup>", "exec"), namespace)  # noqa: S102
                 except BaseException as exc:  # noqa: BLE001 - reported: every exercise then says why
                     setup_error = setup_error or f"{type(exc).__name__}: {_first_line(exc)}"
+            answer_errors = {}
             for gid, source in request.get("answers", []):
                 try:
                     exec(compile(_strip_magics(source), f"<answer {gid}>", "exec"), namespace)  # noqa: S102
-                except BaseException:  # noqa: BLE001, S110 - a broken answer only fails its own exercise
-                    pass
-            _send({"op": "ready", "setup_error": setup_error})
+                except BaseException as exc:  # noqa: BLE001 - a broken answer only fails its own exercise
+                    answer_errors[gid] = f"{type(exc).__name__}: {_first_line(exc)}"
+            _send({"op": "ready", "setup_error": setup_error, "answer_errors": answer_errors})
         elif op == "call":
             name = request.get("name", "")
             target = namespace.get(name)

@@ -131,6 +131,20 @@ def submissions(course):
         raise RuntimeError("no reference found")
         """), WRONG_FIRST)
     subs["reads_source_from_disk"] = (reads_source(course), WRONG_FIRST)
+    solved = f"rnnkit.solved.l{LESSON}"  # the student package's module of this lesson's own answers
+    subs["imports_own_solved_answers"] = (with_first(f"from {solved} import {FUNCTION}"), WRONG_FIRST)
+    subs["finds_solved_answers_on_disk"] = (delegating(f"""
+        import importlib.util, pathlib
+        spec = importlib.util.find_spec("rnnkit")
+        for folder in spec.submodule_search_locations:
+            for path in pathlib.Path(folder).rglob("*.py"):
+                text = path.read_text()
+                if "def {FUNCTION}(" in text:
+                    scope = {{}}
+                    exec(text, scope)
+                    return scope[{FUNCTION!r}](**args)
+        raise RuntimeError("no answer in the student package")
+        """), WRONG_FIRST)
     # ------------------------------------------------------------------ tampering
     victim = course / "submitted" / "alice" / LESSON / f"{LESSON}.ipynb"
     targets = {
