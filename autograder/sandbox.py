@@ -8,8 +8,9 @@ through :meth:`Sandbox.command`, which wraps it in ``bwrap`` (Debian package ``b
   graded would hand it out (``lesson``: earlier lessons' answers only, never this lesson's own, see
   :mod:`autograder.release`); no view of ``autograder/``, ``solutions/``, the gradebook, other
   submissions or anything else of the course;
-- one private writable folder, a scratch copy of the submission's folder (thrown away after), and
-  a private ``/tmp``;
+- a private working folder holding a copy of the submission's regular files, and a private ``/tmp``,
+  both in the sandbox's own size-limited memory (nothing is written to the host's disk), thrown away
+  after;
 - no network, its own process, IPC, UTS and user namespaces, no capabilities, a new session;
   ``--die-with-parent``: when grading of the submission ends, every process in it is killed;
 - limits: address space (2 GiB by default), file size, open files, and processes (RLIMIT_NPROC for
@@ -31,7 +32,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-WORKDIR = "/home/student/work"  # where the scratch copy of the submission appears inside
+WORKDIR = "/home/student/work"  # the submission's files, copied into the sandbox's own memory
+SUBMISSION = "/submission"  # the scratch copy on disk, read-only inside: WORKDIR is copied from it
+TMP_BYTES = 512 * 1024**2  # size of each private in-memory folder (/tmp, the home folder)
 INSTALL_HINT = "install the Debian/Ubuntu package 'bubblewrap' (apt-get install bubblewrap)"
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
              "fonts", "mime.types")
@@ -144,7 +147,7 @@ class Sandbox:
         """``argv`` wrapped in bwrap; ``root`` is a :meth:`scratch` folder."""
         cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
-               "--tmpfs", "/tmp", "--tmpfs", "/home/student"]
+               "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--size", str(TMP_BYTES), "--tmpfs", "/home/student"]
         for name in ("bin", "lib", "lib64", "sbin"):
             top = Path("/") / name
             if top.is_symlink():
@@ -158,8 +161,8 @@ class Sandbox:
             cmd += ["--ro-bind", str(path), str(path)]
         for source, target in self._student_package():
             cmd += ["--ro-bind", str(source), str(target)]
-        cmd += ["--bind", str(root / "work"), WORKDIR, "--bind", str(root / "ipc"), str(root / "ipc"),
-                "--remount-ro", "/", "--chdir", cwd, "--clearenv"]
+        cmd += ["--ro-bind", str(root / "work"), SUBMISSION, "--bind", str(root / "ipc"), str(root / "ipc"),
+                "--remount-ro", "/", "--chdir", "/home/student", "--clearenv"]
         environment = {
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": "/home/student", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -169,7 +172,9 @@ class Sandbox:
         }
         for key, value in environment.items():
             cmd += ["--setenv", key, value]
-        return cmd + ["--", *argv]
+        # The writable working folder lives in the sandbox's size-limited memory, not on the host's disk.
+        start = f'mkdir -p {WORKDIR} && cp -R {SUBMISSION}/. {WORKDIR}/ && cd "$0" && exec "$@"'
+        return cmd + ["--", "/bin/sh", "-c", start, cwd, *argv]
 
     def limits(self):
         """A ``preexec_fn`` for the bwrap process: resource limits every sandboxed process inherits."""
