@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: setup check test build build-check execute lab bench clean
+.PHONY: setup check test test-instructor build build-check execute release lab bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,14 @@ setup: $(STAMP)
 check: $(STAMP)
 	$(BIN)/python -m autograder check $(LESSON)
 
-## make test: the whole test suite (what CI runs)
+## make test: the whole test suite but the instructor cycle (CI runs both)
 test: $(STAMP)
-	$(BIN)/ruff check autograder tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/ruff check autograder rnnkit tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not instructor"
+
+## make test-instructor: nbgrader's cycle through an exchange with three students; formgrader in Chromium
+test-instructor: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m instructor
 
 ## make build: regenerate lessons/ from solutions/ (nbgrader generate_assignment, atomically)
 build: $(STAMP)
@@ -37,6 +41,11 @@ build-check: $(STAMP)
 ## make execute: re-run the solution notebooks and store their outputs
 execute: $(STAMP)
 	$(BIN)/python -m autograder execute $(LESSON)
+
+## make release LESSONS="03 04" [OUT=handout]: what students get for those lessons (refused if it leaks an answer)
+OUT ?= handout
+release: $(STAMP)
+	$(BIN)/python -m autograder release $(LESSONS) --out $(OUT)
 
 ## make lab: JupyterLab on lessons/
 lab: $(STAMP)

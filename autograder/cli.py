@@ -29,6 +29,15 @@ def main(argv=None) -> int:
     p = sub.add_parser("execute", help="re-run solution notebooks and store their outputs")
     p.add_argument("lessons", nargs="*")
 
+    p = sub.add_parser("release", help="what students get for some lessons: notebooks, rnnkit, requirements",
+                       description="Write DIR/release/<lesson>/ (nbgrader's student versions), DIR/rnnkit/ "
+                       "(the student package with the answers of earlier lessons only), DIR/requirements.txt "
+                       "and DIR/README.md. Exit status 1 (one line) for a set of lessons that would hand out "
+                       "an answer of one of them; 2 for an unknown lesson.")
+    p.add_argument("lessons", nargs="+", help="lesson ids such as 03 or 03_bptt")
+    p.add_argument("--out", required=True, help="folder to write (new, empty, or an earlier release)")
+    p.add_argument("--wheel", action="store_true", help="also build an rnnkit wheel (pip wheel, offline)")
+
     p = sub.add_parser("grade", help="autograde every collected submission with nbgrader, in parallel",
                        description="Autograde submitted/<student>/<lesson>/ with nbgrader (hardened by "
                        "nbgrader_config.py), in parallel, then export grades to CSV.")
@@ -72,8 +81,8 @@ def main(argv=None) -> int:
             print(f"build failed: {exc} (lessons/ was left as it was)", file=sys.stderr)
             return 1
         if args.check:
-            for lesson in differ:
-                print(f"lessons/{lesson} is out of date with solutions/{lesson}: run `make build`")
+            for target in differ:
+                print(f"{target} is out of date with solutions/: run `make build`")
             return 1 if differ else 0
         print(f"regenerated: {', '.join(differ) or 'nothing (already up to date)'}")
         return 0
@@ -81,6 +90,10 @@ def main(argv=None) -> int:
         from autograder.notebooks import execute_solutions
 
         return execute_solutions(args.lessons)
+    if args.command == "release":
+        from autograder.release import main as release
+
+        return release(args.lessons, args.out, wheel=args.wheel)
     if args.command == "grade":
         from autograder.grade import grade
 

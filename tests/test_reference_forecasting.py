@@ -1,5 +1,5 @@
 """References of lessons 06 and 07 (windows, scaling, readout, early stopping, NMSE, seasonal naive,
-recursive forecasts) and the forecasting toolkit autograder.forecast."""
+recursive forecasts) and the forecaster of rnnkit.train, run with the references (autograder.forecast)."""
 
 import numpy as np
 import pytest
@@ -121,11 +121,19 @@ def test_seasonal_naive_matches_statsmodels_seasonal_random_walk():
     assert np.array_equal(seasonal_naive(np.arange(8.0), 4, 6), [4, 5, 6, 7, 4, 5])
 
 
-def test_recursive_forecast_feeds_back_and_matches_the_toolkit():
+def test_recursive_forecast_feeds_back_its_forecasts():
     f = recursive_forecast(lambda w: 0.5 * w[-1] + 0.25 * w[-2], np.array([1.0, 2.0, 4.0, 8.0]), 3, 2)
     assert np.allclose(f, [5.0, 4.5, 3.5])
-    rng = np.random.default_rng(6)
-    p = fc.init_forecaster("gru", 4, rng)
-    history = rng.normal(size=20)
-    ours = recursive_forecast(lambda w: float(fc.predict("gru", p, w[None, :, None])[0]), history, 7, 5)
-    assert rel_error(ours, fc.recursive_forecast("gru", p, history[-5:], 7)) < 1e-12
+
+
+def test_co2_recursive_feeds_the_model_its_own_forecasts():
+    from autograder.experiments.forecasting import co2_data, co2_recursive
+
+    d, p = co2_data(), fc.init_forecaster("gru", 4, np.random.default_rng(6))
+    o, T = d["first_origin"], d["T"]
+    window, steps = list(d["z"][o - T:o]), []
+    for _ in range(5):
+        steps.append(float(fc.predict("gru", p, np.array(window[-T:])[None, :, None])[0]))
+        window.append(steps[-1])
+    want = d["level"][o] + np.cumsum(np.array(steps) * d["std"] + d["mean"])
+    assert rel_error(co2_recursive(d, "gru", p, [o], 5)[0], want) < 1e-12

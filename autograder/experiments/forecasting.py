@@ -25,19 +25,24 @@ import warnings
 import numpy as np
 
 from autograder import forecast as fc
+from autograder.reference import make_windows, recursive_forecast, standardize
 from autograder.reference.forecasting import nmse, weigend_split
+from autograder.train import layer
+from rnnkit import forecast as protocol
+from rnnkit.forecast import (  # noqa: F401 - the protocol, shared with lesson 07
+    CO2_T,
+    CO2_TRAIN,
+    MODELS,
+    SPLITS,
+    SUN_FOLDS,
+    SUN_GRID,
+    SUN_T,
+    SUN_TRAIN,
+    co2_origins,
+    co2_score,
+)
 
 NAME = "forecasting"
-MODELS = ("rnn", "lstm", "gru")
-
-SUN_T = 12
-SUN_FOLDS = ((1800, 1839), (1840, 1879), (1880, 1920))
-SUN_GRID = [(H, lr) for H in (8, 16) for lr in (3e-3, 1e-2)]
-SUN_TRAIN = {"epochs": 200, "patience": 30, "batch": 16}
-SPLITS = {"1921-1955": 1, "1956-1979": 2}
-
-CO2_T = 24
-CO2_TRAIN = {"H": 16, "lr": 1e-2, "epochs": 100, "patience": 15, "batch": 32}
 
 
 def run(quick=False):
@@ -48,15 +53,8 @@ def run(quick=False):
 # -------------------------------------------------------------------------------------- sunspots
 
 def sunspot_data(T=SUN_T):
-    """Everything the sunspot experiments share: series, scaling, windows, split indices."""
-    years, values = fc.load_sunspots()
-    fit_idx, test1, test2 = weigend_split(years, T)
-    n_fit = int(np.sum(years <= 1920))
-    z, mean, std = fc.standardize(values, n_fit)
-    X, y = fc.make_windows(z, T)  # window i has target index i + T
-    return {"years": years, "values": values, "mean": mean, "std": std, "X": X, "y": y, "T": T,
-            "fit": fit_idx, "test": {"1921-1955": test1, "1956-1979": test2},
-            "variance_ref": values[(years >= 1700) & (years <= 1979)]}
+    """The protocol's sunspot data (rnnkit.forecast.sunspot_data) prepared with the references."""
+    return protocol.sunspot_data(weigend_split, make_windows, standardize, T)
 
 
 def sunspot_baselines(d):
@@ -81,7 +79,7 @@ def sunspot_baselines(d):
 
 def sunspot_predict(d, model, params, idx):
     """Forecasts (original units) for target indices idx."""
-    return fc.predict(model, params, d["X"][idx - d["T"]]) * d["std"] + d["mean"]
+    return protocol.sunspot_predict(d, layer(model), params, idx)
 
 
 def sunspot_select(d, model, grid, seeds, folds, train):
@@ -140,29 +138,7 @@ def sunspots(quick=False):
 # ------------------------------------------------------------------------------------------- co2
 
 def co2_data(T=CO2_T):
-    series = fc.load_co2()
-    level, months = series.to_numpy(), series.index.to_numpy()
-    change = np.diff(level)
-    change_months = months[1:]
-    train_end, val_end = np.datetime64("1990-12-01"), np.datetime64("1995-12-01")
-    n_train = int(np.sum(change_months <= train_end))
-    z, mean, std = fc.standardize(change, n_train)
-    origins = int(np.sum(months <= val_end)) - 1  # index of December 1995, the first forecast origin
-    return {"level": level, "months": months, "change": change, "z": z, "mean": mean, "std": std, "T": T,
-            "change_months": change_months, "train_end": train_end, "val_end": val_end,
-            "first_origin": origins, "n_fit": origins + 1}
-
-
-def co2_origins(d, horizon):
-    """Forecast origins o (index into level): December 1995 up to the last with o + horizon in the data."""
-    return np.arange(d["first_origin"], len(d["level"]) - horizon)
-
-
-def co2_score(d, forecasts, origins, horizon):
-    """RMSE over all (origin, step) pairs and by step; forecasts (n_origins, horizon) of the level."""
-    truth = np.stack([d["level"][o + 1:o + 1 + horizon] for o in origins])
-    err = truth - forecasts
-    return round(float(np.sqrt(np.mean(err**2))), 4), [round(float(v), 4) for v in np.sqrt(np.mean(err**2, 0))]
+    return protocol.co2_data(standardize, T)
 
 
 def co2_baselines(d, horizons):
@@ -195,30 +171,15 @@ def co2_baselines(d, horizons):
 
 
 def co2_windows(d, horizon):
-    """Direct windows of the standardised change, split by the month of the first target."""
-    X, Y = fc.make_direct_windows(d["z"], d["T"], horizon)
-    first_target = d["change_months"][d["T"]:d["T"] + len(X)]
-    last_target = d["change_months"][d["T"] + horizon - 1:d["T"] + horizon - 1 + len(X)]
-    train = last_target <= d["train_end"]
-    val = (first_target > d["train_end"]) & (last_target <= d["val_end"])
-    return X, Y, train, val
+    return protocol.co2_windows(d, horizon, make_windows)
 
 
 def co2_recursive(d, model, params, origins, horizon):
-    """Level forecasts from a one-step model of the change, fed its own forecasts."""
-    T, z = d["T"], d["z"]
-    out = []
-    for o in origins:  # the change into month o is z[o - 1]; the window ends there
-        steps = fc.recursive_forecast(model, params, z[o - T:o], horizon) * d["std"] + d["mean"]
-        out.append(d["level"][o] + np.cumsum(steps))
-    return np.stack(out)
+    return protocol.co2_recursive(d, layer(model), params, origins, horizon, recursive_forecast)
 
 
 def co2_direct(d, model, params, origins):
-    T, z = d["T"], d["z"]
-    X = np.stack([z[o - T:o] for o in origins])[:, :, None]
-    steps = fc.predict(model, params, X) * d["std"] + d["mean"]
-    return d["level"][origins][:, None] + np.cumsum(steps, axis=1)
+    return protocol.co2_direct(d, layer(model), params, origins)
 
 
 def co2(quick=False):
