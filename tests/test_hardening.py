@@ -373,6 +373,8 @@ def test_every_submission_gets_exactly_its_fair_score(graded):
     assert not unfair, f"(got, fair): {unfair}"
     assert f"graded {len(subs)}/{len(subs)} submissions" in out
     print(f"\n{len(subs)} hostile/control submissions graded in {seconds:.0f} s with --jobs 2")
+    for student, (_, fair) in subs.items():
+        print(f"  {student:30s} {score(rows, student):4.1f} / {TOTAL:.0f}   fair {fair:.1f}")
 
 
 def test_honest_classmate_graded_after_the_attackers_has_full_marks(graded):
