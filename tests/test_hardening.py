@@ -458,3 +458,27 @@ def test_honest_mention_of_the_grader_is_not_flagged(graded):
     _, _, rows, out, _, _ = graded
     assert score(rows, "mentions_autograder") == TOTAL
     assert "mentions_autograder/" not in out
+
+
+@pytest.mark.parametrize("lesson", [LESSON_IDS[1], LESSON_IDS[3]])  # the stubs that once scored 10/10 and 12/12
+def test_an_untouched_stub_that_injects_scores_gets_zero(lesson, tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(SOLUTIONS, course / "solutions")
+    nb = read_notebook(notebook_path(lesson, LESSONS))
+    first = next(c for c in nb.cells if nbgrader_meta(c).get("solution"))
+    first.source = textwrap.dedent("""
+        ip = get_ipython()
+        ip.events.register("post_run_cell", lambda result: (ip.displayhook(3), print(3)))
+        ip.set_custom_exc((BaseException,), lambda *a, **k: ip.displayhook(3))
+        """) + first.source
+    dest = course / "submitted" / "mallory" / lesson
+    dest.mkdir(parents=True)
+    nbformat.write(nb, str(dest / f"{lesson}.ipynb"))
+    code = ("import sys; from autograder.grade import grade; "
+            f"sys.exit(grade([{lesson!r}], jobs=1, csv='grades.csv', cwd={str(course)!r}, timeout=20))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
+    assert float(rows["mallory"]["score"]) == 0 < float(rows["mallory"]["max_score"])

@@ -45,12 +45,14 @@ for path in [{str(ROOT / 'nbgrader_config.py')!r}, {sys.prefix!r} + "/pyvenv.cfg
         print("refused", path)
 print("pids", len([p for p in os.listdir("/proc") if p.isdigit()]))
 """
+    config = (ROOT / "nbgrader_config.py").read_bytes()
     out = run_boxed(code, tmp_path).stdout
+    assert (ROOT / "nbgrader_config.py").read_bytes() == config  # (a write lands in the sandbox's own memory)
     assert "autograder False" in out
     repo = next(line for line in out.splitlines() if line.startswith("repo"))
     assert "nbgrader_config.py" not in repo and "solutions" not in repo and "autograder" not in repo
     assert "own the submission's own file" in out
-    assert "net no" in out and "wrote" not in out
+    assert "net no" in out and f"refused {sys.prefix}/pyvenv.cfg" in out
     assert int(out.split("pids ")[1]) <= 3  # its own process namespace
 
 
@@ -111,3 +113,23 @@ def test_grading_without_bwrap_stops_with_one_line(tmp_path):
     assert proc.returncode == 1
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     assert len(lines) == 1 and "bubblewrap" in lines[0] and "--unsafe" in lines[0]
+
+
+@pytest.mark.parametrize("lesson, hidden, shown", [
+    ("01_feedback_loops", ["solved/l01_feedback_loops.py", "solved/l02_vanilla_rnn.py"], ["checks.py"]),
+    ("04_lstm", ["solved/l04_lstm.py", "solved/l05_gru.py"], ["solved/l03_bptt.py", "given.py"]),
+    ("06_training", ["solved/l06_training.py", "given.py"], ["solved/l05_gru.py", "train.py"]),
+])
+def test_the_sandbox_shows_the_student_package_as_the_graded_lessons_release(lesson, hidden, shown):
+    sandbox = Sandbox(lesson=lesson) if bwrap_path() else None
+    if sandbox is None:
+        pytest.skip("needs bubblewrap (apt-get install bubblewrap)")
+    try:
+        [(package, target)] = sandbox._student_package()
+        assert target.name == "rnnkit" and package != target
+        for name in hidden:
+            assert not (package / name).exists(), f"grading {lesson}, the sandbox shows {name}"
+        for name in shown:
+            assert (package / name).exists(), f"grading {lesson}, the sandbox lacks {name}"
+    finally:
+        sandbox.close()
