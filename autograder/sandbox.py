@@ -178,6 +178,8 @@ class Sandbox:
 
     def limits(self):
         """A ``preexec_fn`` for the bwrap process: resource limits every sandboxed process inherits."""
+        if os.geteuid() == 0 and not self.groups:
+            cleanup_cgroups()  # empty groups an interrupted run left behind
         cgroup = _pids_cgroup(self.max_procs) if os.geteuid() == 0 else None
         if cgroup is not None:
             self.groups.append(cgroup)
@@ -202,11 +204,28 @@ class Sandbox:
             shutil.rmtree(self._package, ignore_errors=True)
             self._package = None
         for group in self.groups:
-            try:
-                group.rmdir()
-            except OSError:  # still has processes: they are being killed; cleanup_cgroups() later
-                pass
+            _remove_cgroup(group)
         self.groups = []
+
+
+def _remove_cgroup(group: Path, attempts=20):
+    """Kill what is left in a sandbox's cgroup and remove it (a process may take a moment to exit)."""
+    import signal
+    import time
+
+    for _ in range(attempts):
+        try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.05)
 
 
 def _pids_cgroup(max_procs) -> Path | None:
@@ -230,11 +249,15 @@ def remove_scratch(root: Path):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def cleanup_cgroups():
-    """Remove empty cgroups this module made (they are left behind by killed sandboxes)."""
+def cleanup_cgroups(min_age=120.0):
+    """Remove empty cgroups this module made that are older than ``min_age`` seconds (left behind by
+    killed sandboxes; a younger one may belong to a sandbox another grading process is starting)."""
+    import time
+
     for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
         for group in base.glob("autograder-*"):
             try:
-                group.rmdir()
+                if time.time() - group.stat().st_mtime > min_age:
+                    group.rmdir()
             except OSError:
                 pass
