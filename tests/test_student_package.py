@@ -90,6 +90,21 @@ def test_solved_module_passes_the_hidden_tests_of_its_lesson(lesson):
         check(grade_id, *(namespace[name] for name in EXERCISES[grade_id].functions))
 
 
+def test_no_exercise_is_answered_outside_the_answer_modules():
+    """Only rnnkit/solved/ and given.py (handed out per release) may define an exercise's function."""
+    names = {name for exercise in EXERCISES.values() for name in exercise.functions}
+    found = []
+    for path in sorted((ROOT / "rnnkit").rglob("*.py")):
+        if "solved" in path.parts or path.name == "given.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.Lambda | ast.Assign):
+                defined = [node.name] if isinstance(node, ast.FunctionDef) else [
+                    t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+                found += [f"{path.relative_to(ROOT)}: {n}" for n in defined if n in names]
+    assert not found, found
+
+
 def test_every_solved_module_is_generated_from_a_lesson():
     generated = sorted(p.stem for p in (PACKAGE / "solved").glob("l*.py"))
     assert generated == [solved_module(lesson) for lesson in LESSON_IDS]
