@@ -9,11 +9,12 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: setup check test test-instructor build build-check execute release lab bench clean
+.PHONY: setup check test test-instructor build build-check execute release lab bench lock clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package to the versions the stored outputs were made with (`make lock`).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -54,6 +55,17 @@ lab: $(STAMP)
 ## make bench: time each solution notebook, a self-check and an autograde run
 bench: $(STAMP)
 	$(BIN)/python -m autograder bench
+
+## make lock: re-pin requirements.lock to the newest releases within pyproject.toml's ranges (uv pip
+## compile, for CPython LOCK_PYTHON on Linux x86_64), then `make execute` to re-store the solutions'
+## outputs and `make test`; `make lock LOCK_UPGRADE=` keeps the pins and only follows pyproject.toml.
+LOCK_PYTHON  ?= 3.11.0  # the oldest Python the README promises
+LOCK_UPGRADE ?= --upgrade
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_UPGRADE) --python-version $(LOCK_PYTHON) \
+	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
