@@ -56,6 +56,9 @@ def main(argv=None) -> int:
     p.add_argument("--table", action="store_true",
                    help="print the markdown results table from the committed result files instead")
 
+    p = sub.add_parser("diagrams", help="redraw the cell diagrams (SVG) of lessons 04-05")
+    p.add_argument("--out", default=None, help="write them into this folder instead of solutions/")
+
     sub.add_parser("catalogue", help="planted bugs killed / total per exercise, and other-style answers")
 
     p = sub.add_parser("bench", help="time what users wait for")
@@ -107,6 +110,10 @@ def main(argv=None) -> int:
         from autograder.experiments import run_all
 
         return run_all(args.names, args.quick, args.out)
+    if args.command == "diagrams":
+        from autograder.diagrams import main as diagrams
+
+        return diagrams(["--out", args.out] if args.out else [])
     if args.command == "catalogue":
         from autograder.catalogue import report
 

@@ -1,0 +1,317 @@
+"""Pictures of the cells: the LSTM step, its backward pass, and the GRU step, drawn with matplotlib.
+
+``python -m autograder.diagrams [--out DIR]`` writes ``lstm_cell.svg`` and ``lstm_backward.svg`` into
+``solutions/04_lstm/`` and ``gru_cell.svg`` into ``solutions/05_gru/`` (or all three into DIR), where
+the lessons' markdown cells show them. The output is deterministic: the same matplotlib gives
+byte-identical files (``tests/test_diagrams.py`` checks the committed ones against a fresh render).
+
+Symbols and equations are those of lessons 04 and 05, in PyTorch's gate order (LSTM i, f, g, o;
+GRU r, z, n). Colours are Okabe & Ito's colour-blind-safe palette.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Circle, FancyBboxPatch, Rectangle  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+
+# Okabe & Ito (2008)
+BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
+PURPLE, SKY, GREY, BLACK = "#CC79A7", "#56B4E9", "#8C8C8C", "#000000"
+FADED = "#C8C8C8"
+
+WIDTH, HEIGHT = 8.0, 3.5   # inches, and data units: 1 unit = 1 inch
+R = 0.13                   # radius of the x and + nodes
+
+
+def _style():
+    plt.rcParams.update({
+        "svg.hashsalt": "rnn-course-diagrams",   # fixed ids inside the SVG: byte-identical re-runs
+        "svg.fonttype": "path",                  # text as paths: no font needed to view it
+        "font.size": 10,
+        "mathtext.fontset": "dejavusans",
+    })
+
+
+def _figure(title, height=HEIGHT):
+    fig = plt.figure(figsize=(WIDTH, height))
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(0, WIDTH)
+    ax.set_ylim(-0.4, height - 0.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.text(WIDTH / 2, height - 0.6, title, ha="center", va="center", fontsize=11, fontweight="bold")
+    return fig, ax
+
+
+def _save(fig, out, stem, fmt):
+    path = Path(out) / f"{stem}.{fmt}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None,
+                dpi=150 if fmt == "png" else None)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------- primitives
+
+def line(ax, pts, color=BLACK, lw=1.4, ls="-", arrow=True, z=2, halo=False):
+    """A polyline through pts; an arrow head at its last point."""
+    xs, ys = zip(*pts)
+    if halo:   # a white band under the line, so that a line it crosses shows a gap (a bridge)
+        ax.plot(xs, ys, color="white", lw=lw + 6, solid_capstyle="butt", zorder=z - 0.1)
+    if arrow:
+        ax.plot(xs[:-1] + (xs[-1],), ys[:-1] + (ys[-1],), color=color, lw=lw, ls=ls, zorder=z,
+                solid_capstyle="butt")
+        ax.annotate("", xy=pts[-1], xytext=pts[-2], zorder=z,
+                    arrowprops=dict(arrowstyle="-|>,head_length=0.5,head_width=0.25", color=color,
+                                    lw=lw, shrinkA=0, shrinkB=0, ls="-"))
+    else:
+        ax.plot(xs, ys, color=color, lw=lw, ls=ls, zorder=z, solid_capstyle="butt")
+
+
+def box(ax, xy, w, h, text, ec=BLACK, fc="white", fontsize=10, lw=1.4, color=BLACK, z=3):
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.06",
+                                ec=ec, fc=fc, lw=lw, zorder=z))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color=color, zorder=z + 0.1)
+
+
+def node(ax, xy, op, ec=BLACK, lw=1.4, z=4):
+    ax.add_patch(Circle(xy, R, ec=ec, fc="white", lw=lw, zorder=z))
+    ax.text(xy[0], xy[1] - 0.01, {"*": "×", "+": "+"}[op], ha="center", va="center", fontsize=12,
+            color=ec, zorder=z + 0.1)
+
+
+def label(ax, xy, text, color=BLACK, fontsize=10, ha="center", va="center", z=5, **kw):
+    ax.text(*xy, text, ha=ha, va=va, fontsize=fontsize, color=color, zorder=z, **kw)
+
+
+def split_bar(ax, x0, y, widths, texts, ec=BLACK, h=0.3, fontsize=9, color=BLACK):
+    """A bar of adjacent cells (the blocks of a stacked pre-activation); returns the cell centres."""
+    centres, x = [], x0
+    for w, t in zip(widths, texts):
+        ax.add_patch(Rectangle((x, y - h / 2), w, h, ec=ec, fc="white", lw=1.2, zorder=3))
+        ax.text(x + w / 2, y, t, ha="center", va="center", fontsize=fontsize, color=color, zorder=3.1)
+        centres.append(x + w / 2)
+        x += w
+    return centres
+
+
+# ---------------------------------------------------------------- the LSTM step
+
+# geometry shared by the forward and the backward picture
+CELL_Y, GATE_Y, BAR_Y, AFF_Y = 2.6, 1.2, 0.62, 0.2
+XI, XF, XG, XO = 2.05, 2.95, 3.85, 4.75          # centres of the blocks i, f, g, o
+BAR_X0, BAR_W = 1.6, 0.9
+X_TANH, X_OUT = 6.05, 6.05                        # tanh(c_t) and o_t * tanh(c_t)
+IG_Y = 1.95                                       # height of the i * g product
+LEFT, RIGHT = 0.85, 7.25                          # where the states enter and leave
+
+
+def _lstm(ax, faded=False):
+    """Draw the forward LSTM step; in grey when faded (the backward picture lies on top of it)."""
+    k = (lambda c: FADED) if faded else (lambda c: c)
+    ink = k(BLACK)
+    txt = GREY if faded else BLACK
+    # the cell path: a straight, thick line along the top
+    line(ax, [(LEFT, CELL_Y), (XF - R, CELL_Y)], k(BLUE), lw=4, arrow=False)
+    line(ax, [(XF + R, CELL_Y), (XG - R, CELL_Y)], k(BLUE), lw=4, arrow=False)
+    line(ax, [(XG + R, CELL_Y), (RIGHT, CELL_Y)], k(BLUE), lw=4)
+    node(ax, (XF, CELL_Y), "*", ec=k(BLUE), lw=2)
+    node(ax, (XG, CELL_Y), "+", ec=k(BLUE), lw=2)
+    label(ax, (LEFT - 0.12, CELL_Y), r"$c_{t-1}$", k(BLUE), 12, ha="right")
+    label(ax, (RIGHT + 0.08, CELL_Y), r"$c_t$", k(BLUE), 12, ha="left")
+    # the pre-activations: one affine map, split into the blocks i | f | g | o
+    aff_w = 4 * BAR_W
+    box(ax, (BAR_X0 + aff_w / 2, AFF_Y), aff_w, 0.42,
+        r"$a_t = x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$", ec=ink, color=txt)
+    split_bar(ax, BAR_X0, BAR_Y, [BAR_W] * 4,
+              [r"$a^i_t$  0:H", r"$a^f_t$  H:2H", r"$a^g_t$  2H:3H", r"$a^o_t$  3H:4H"], ec=ink, color=txt)
+    line(ax, [(LEFT, 0.32), (BAR_X0, 0.32)], ink)
+    line(ax, [(LEFT, 0.08), (BAR_X0, 0.08)], ink)
+    label(ax, (LEFT - 0.12, 0.32), r"$h_{t-1}$", txt, 12, ha="right")
+    label(ax, (LEFT - 0.12, 0.06), r"$x_t$", txt, 12, ha="right")
+    # the non-linearities
+    for x, name, fn in [(XI, "i", r"$\sigma$"), (XF, "f", r"$\sigma$"), (XG, "g", r"$\tanh$"),
+                        (XO, "o", r"$\sigma$")]:
+        col = k(GREEN) if name == "g" else k(ORANGE)
+        line(ax, [(x, BAR_Y + 0.15), (x, GATE_Y - 0.17)], ink)
+        box(ax, (x, GATE_Y), 0.5 if name == "g" else 0.36, 0.34, fn, ec=col, lw=2, color=txt)
+    # f_t: straight up to the x on the cell path
+    line(ax, [(XF, GATE_Y + 0.17), (XF, CELL_Y - R)], k(ORANGE), halo=True, z=2.5)
+    label(ax, (XF + 0.06, 2.25), r"$f_t$", txt, 11, ha="left")
+    # i_t * g_t, then up to the +
+    line(ax, [(XI, GATE_Y + 0.17), (XI, IG_Y), (XG - R, IG_Y)], k(ORANGE), z=2)
+    label(ax, (XI - 0.06, 1.62), r"$i_t$", txt, 11, ha="right")
+    line(ax, [(XG, GATE_Y + 0.17), (XG, IG_Y - R)], k(GREEN))
+    label(ax, (XG + 0.06, 1.58), r"$g_t$", txt, 11, ha="left")
+    node(ax, (XG, IG_Y), "*", ec=ink)
+    line(ax, [(XG, IG_Y + R), (XG, CELL_Y - R)], ink)
+    label(ax, (XG + 0.08, 2.27), r"$i_t\odot g_t$", txt, 10, ha="left")
+    # the output: h_t = o_t * tanh(c_t)
+    line(ax, [(X_TANH, CELL_Y), (X_TANH, 2.07)], k(BLUE), lw=1.6)
+    box(ax, (X_TANH, 1.9), 0.62, 0.34, r"$\tanh$", ec=k(GREEN), lw=2, color=txt)
+    line(ax, [(X_OUT, 1.73), (X_OUT, GATE_Y + R)], ink)
+    label(ax, (X_OUT + 0.08, 1.56), r"$\tanh(c_t)$", txt, 10, ha="left")
+    line(ax, [(XO + 0.18, GATE_Y), (X_OUT - R, GATE_Y)], k(ORANGE))
+    label(ax, ((XO + X_OUT) / 2, GATE_Y + 0.13), r"$o_t$", txt, 11)
+    node(ax, (X_OUT, GATE_Y), "*", ec=ink)
+    line(ax, [(X_OUT + R, GATE_Y), (RIGHT, GATE_Y)], k(VERMILLION), lw=2.2)
+    label(ax, (RIGHT + 0.08, GATE_Y), r"$h_t$", k(VERMILLION), 12, ha="left")
+
+
+def lstm_cell(out: Path, fmt: str = "svg") -> Path:
+    _style()
+    fig, ax = _figure("One LSTM step: the cell state $c$ runs straight along the top", height=HEIGHT + 0.3)
+    _lstm(ax)
+    label(ax, (4.9, CELL_Y + 0.22), r"$c_t = f_t\odot c_{t-1} + i_t\odot g_t$", BLUE, 10)
+    label(ax, (6.25, 0.62), r"$h_t = o_t\odot\tanh(c_t)$", VERMILLION, 10, ha="left")
+    label(ax, (6.25, 0.22), "orange: gates $\\sigma\\in(0,1)$\ngreen: $\\tanh\\in(-1,1)$", GREY, 8.5,
+          ha="left", linespacing=1.5)
+    return _save(fig, out, "lstm_cell", fmt)
+
+
+def lstm_backward(out: Path, fmt: str = "svg") -> Path:
+    _style()
+    fig, ax = _figure(r"Backward through one LSTM step: along the cell, $\bar c$ is only multiplied by $f_t$",
+                      height=HEIGHT + 0.5)
+    _lstm(ax, faded=True)
+    dc, dh = BLUE, VERMILLION
+    # the dc stream, right to left just above the cell path: joined by what comes through h_t, times f_t
+    y = CELL_Y + 0.2
+    line(ax, [(RIGHT, y), (LEFT, y)], dc, lw=2.4, ls="--", z=6)
+    label(ax, (RIGHT + 0.08, y + 0.02), r"$\bar c_t$", dc, 12, ha="left")
+    label(ax, (RIGHT - 0.45, y + 0.2), "from step $t+1$", dc, 8.5)
+    label(ax, ((XG + X_TANH) / 2 + 0.1, y + 0.22), r"$\bar c_t^{\,\mathrm{tot}}$ (sum of both)", dc, 10)
+    label(ax, (LEFT - 0.1, y + 0.24), r"$\bar c_{t-1} = \bar c_t^{\,\mathrm{tot}}\odot f_t$", dc, 10.5,
+          ha="left")
+    # the dh stream, right to left just below h_t: into the cell stream through tanh(c_t), and into o
+    xb = X_TANH + 0.22
+    hy = GATE_Y - 0.2
+    line(ax, [(RIGHT, hy), (xb, hy), (xb, y - 0.03)], dh, lw=2.2, ls="--", z=6)
+    label(ax, (RIGHT + 0.08, hy - 0.03), r"$\bar h_t$", dh, 12, ha="left")
+    label(ax, (RIGHT + 0.06, hy - 0.36), "loss,\nstep $t+1$", dh, 8, ha="left", linespacing=1.2)
+    label(ax, (xb + 0.07, 2.2), r"$+\,\bar h_t\odot o_t$" + "\n" + r"$\odot(1-\tanh^2 c_t)$", dh, 9.5,
+          ha="left", linespacing=1.4)
+    line(ax, [(X_OUT - R - 0.02, GATE_Y - 0.09), (XO + 0.19, GATE_Y - 0.09)], dh, lw=2.2, ls="--", z=6)
+    label(ax, (5.25, hy - 0.15), r"$\bar o = \bar h_t\odot\tanh(c_t)$", dh, 9.5, ha="left")
+    # the cell's gradient hands each factor of a product the other factor
+    for x, name in [(XI, "i"), (XF, "f"), (XG, "g")]:
+        line(ax, [(x + 0.2, y - 0.03), (x + 0.2, GATE_Y + 0.19)], dc, lw=2, ls="--", z=6)
+        label(ax, (x + 0.25, GATE_Y + 0.62), rf"$\bar {name}$", dc, 10.5, ha="left", z=7)
+    label(ax, (0.05, 1.78), r"$\bar i = \bar c_t^{\,\mathrm{tot}}\odot g_t$" + "\n"
+          + r"$\bar f = \bar c_t^{\,\mathrm{tot}}\odot c_{t-1}$" + "\n"
+          + r"$\bar g = \bar c_t^{\,\mathrm{tot}}\odot i_t$", dc, 9.5, ha="left", linespacing=1.5)
+    # through sigma' and tanh' into the stacked pre-activation gradient a-bar
+    for x in (XI, XF, XG, XO):
+        line(ax, [(x + 0.12, GATE_Y - 0.18), (x + 0.12, BAR_Y + 0.16)], dh, lw=1.8, ls="--", z=6)
+    label(ax, (BAR_X0 + 2 * BAR_W, -0.2),
+          r"$\bar a = [\,\bar a^i\mid\bar a^f\mid\bar a^g\mid\bar a^o\,]$ with "
+          r"$\sigma'=\sigma(1-\sigma)$, $\tanh'=1-\tanh^2$", dh, 9)
+    # out of the affine map: to the inputs and to the parameters
+    line(ax, [(BAR_X0, AFF_Y), (LEFT + 0.05, AFF_Y)], dh, lw=2.2, ls="--", z=6)
+    label(ax, (0.05, 0.78), r"$\bar h_{t-1} = \bar a\,W_{hh}$" + "\n" + r"$\bar x_t = \bar a\,W_{ih}$", dh,
+          9.5, ha="left", linespacing=1.4)
+    x1 = BAR_X0 + 4 * BAR_W
+    line(ax, [(x1, AFF_Y), (x1 + 0.25, AFF_Y)], dh, lw=2.2, ls="--", z=6)
+    label(ax, (x1 + 0.3, AFF_Y),
+          r"$\bar W_{ih} = \bar a^\top x_t,\ \bar W_{hh} = \bar a^\top h_{t-1}$" + "\n\n"
+          + r"$\bar b_{ih} = \bar b_{hh} = \sum_n \bar a_n$", dh, 9.5, ha="left", linespacing=1.1)
+    return _save(fig, out, "lstm_backward", fmt)
+
+
+# ---------------------------------------------------------------- the GRU step
+
+def gru_cell(out: Path, fmt: str = "svg") -> Path:
+    _style()
+    fig, ax = _figure(r"One GRU step: the state $h$ runs along the top, kept by $z$, overwritten by $1-z$")
+    top, lft = 2.6, 0.85
+    xr, xz, xhn, xin = 2.05, 3.2, 4.15, 4.85          # cells r | z | n (h part, x part)
+    x0, widths = 1.45, [1.2, 1.1, 0.7, 0.7]
+    xzk, xmix, right = 5.95, 7.0, 7.35               # z * h, (1 - z) * n and +, exit
+    zy, ny, gy, bar_y, aff_y = 2.2, 1.75, 1.2, 0.62, 0.2
+    # the state path
+    line(ax, [(lft, top), (xzk - R, top)], BLUE, lw=4, arrow=False)
+    line(ax, [(xzk + R, top), (xmix - R, top)], BLUE, lw=4, arrow=False)
+    line(ax, [(xmix + R, top), (right, top)], BLUE, lw=4)
+    node(ax, (xzk, top), "*", ec=BLUE, lw=2)
+    node(ax, (xmix, top), "+", ec=BLUE, lw=2)
+    label(ax, (lft - 0.12, top), r"$h$", BLUE, 12, ha="right")
+    label(ax, (lft - 0.12, top - 0.25), r"$(h_{t-1})$", BLUE, 9, ha="right")
+    label(ax, (right + 0.06, top), r"$h'$", BLUE, 12, ha="left")
+    label(ax, (right + 0.06, top - 0.25), r"$(h_t)$", BLUE, 9, ha="left")
+    # both inputs into the two affine maps
+    line(ax, [(lft + 0.25, top), (lft + 0.25, 0.32), (x0, 0.32)], BLACK)
+    line(ax, [(lft - 0.3, 0.08), (x0, 0.08)], BLACK)
+    label(ax, (lft - 0.42, 0.06), r"$x$", BLACK, 12, ha="right")
+    total = sum(widths)
+    box(ax, (x0 + total / 2, aff_y), total, 0.42,
+        r"$g_i = x\,W_{ih}^\top + b_{ih},\quad g_h = h\,W_{hh}^\top + b_{hh}$", fontsize=10)
+    split_bar(ax, x0, bar_y, widths, [r"$g_{i,r}+g_{h,r}$", r"$g_{i,z}+g_{h,z}$", r"$g_{h,n}$", r"$g_{i,n}$"])
+    # the gates
+    for x in (xr, xz):
+        line(ax, [(x, bar_y + 0.15), (x, gy - 0.17)], BLACK)
+        box(ax, (x, gy), 0.36, 0.34, r"$\sigma$", ec=ORANGE, lw=2)
+    # z: up and right to the mixing (drawn over r's path, which passes under it)
+    line(ax, [(xz, gy + 0.17), (xz, zy), (xzk, zy), (xzk, top - R)], ORANGE, halo=True, z=2.5)
+    label(ax, (xz + 0.07, gy + 0.33), r"$z$", BLACK, 11, ha="left")
+    line(ax, [(xzk, zy), (6.22, zy)], ORANGE)
+    box(ax, (6.47, zy), 0.5, 0.3, r"$1-z$", ec=ORANGE, fontsize=9.5)
+    line(ax, [(6.72, zy), (xmix - R, zy)], ORANGE)
+    # r: up, right under z, into r * g_{h,n}
+    line(ax, [(xr, gy + 0.17), (xr, ny), (xhn - R, ny)], ORANGE, z=2)
+    label(ax, (xr - 0.07, gy + 0.35), r"$r$", BLACK, 11, ha="right")
+    line(ax, [(xhn, bar_y + 0.15), (xhn, ny - R)], BLACK)
+    node(ax, (xhn, ny), "*")
+    line(ax, [(xhn + R, ny), (xin - R, ny)], BLACK)
+    line(ax, [(xin, bar_y + 0.15), (xin, ny - R)], BLACK)
+    node(ax, (xin, ny), "+")
+    label(ax, ((xhn + xin) / 2, ny + 0.22), r"$r\odot g_{h,n}$", BLACK, 9)
+    line(ax, [(xin + R, ny), (5.3, ny)], BLACK)
+    box(ax, (5.6, ny), 0.6, 0.34, r"$\tanh$", ec=GREEN, lw=2)
+    # n: into (1 - z) * n, then up to the +
+    line(ax, [(5.9, ny), (xmix, ny), (xmix, zy - R)], GREEN)
+    label(ax, (6.45, ny - 0.15), r"$n$", BLACK, 11)
+    node(ax, (xmix, zy), "*")
+    line(ax, [(xmix, zy + R), (xmix, top - R)], BLACK)
+    label(ax, (5.45, 0.95), r"$n = \tanh(g_{i,n} + r\odot g_{h,n})$", BLACK, 9.5, ha="left")
+    label(ax, (5.45, 0.55), r"$h' = (1-z)\odot n + z\odot h$", BLUE, 9.5, ha="left")
+    label(ax, (5.45, 0.15), "keep: $z\\odot h$;  write: $(1-z)\\odot n$", GREY, 8.5, ha="left")
+    return _save(fig, out, "gru_cell", fmt)
+
+
+DIAGRAMS = {"04_lstm": [lstm_cell, lstm_backward], "05_gru": [gru_cell]}
+
+
+def render(out: Path | None = None, fmt: str = "svg") -> list[Path]:
+    """Draw every diagram; into its lesson folder of solutions/, or all into ``out``."""
+    written = []
+    for lesson, functions in DIAGRAMS.items():
+        folder = Path(out) if out is not None else SOLUTIONS / lesson
+        for draw in functions:
+            path = draw(folder, fmt)
+            written.append(path)
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.diagrams", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=None, help="write all diagrams into this folder instead")
+    parser.add_argument("--png", action="store_true", help="PNG instead of SVG (to look at them)")
+    args = parser.parse_args(argv)
+    for path in render(Path(args.out) if args.out else None, "png" if args.png else "svg"):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
