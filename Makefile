@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/ruff check autograder rnnkit tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not instructor"
 
-## make test-instructor: nbgrader's cycle through an exchange with three students; formgrader in Chromium
+## make test-instructor: the exchange cycle, the hostile suite, formgrader and JupyterLab in Chromium
 test-instructor: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m instructor
 
