@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     p.add_argument("--table", action="store_true",
                    help="print the markdown results table from the committed result files instead")
 
-    p = sub.add_parser("diagrams", help="redraw the cell diagrams (SVG) of lessons 04-05")
+    p = sub.add_parser("diagrams", help="redraw the lessons' diagrams (SVG, in solutions/)")
     p.add_argument("--out", default=None, help="write them into this folder instead of solutions/")
 
     sub.add_parser("catalogue", help="planted bugs killed / total per exercise, and other-style answers")

@@ -1,12 +1,15 @@
-"""Pictures of the cells: the LSTM step, its backward pass, and the GRU step, drawn with matplotlib.
+"""Pictures of the lessons: tanh saturation, the LSTM step and its backward pass, the GRU step,
+sliding windows with a time-ordered split, and recursive versus direct forecasting, drawn with matplotlib.
 
-``python -m autograder.diagrams [--out DIR]`` writes ``lstm_cell.svg`` and ``lstm_backward.svg`` into
-``solutions/04_lstm/`` and ``gru_cell.svg`` into ``solutions/05_gru/`` (or all three into DIR), where
-the lessons' markdown cells show them. The output is deterministic: the same matplotlib gives
+``python -m autograder.diagrams [--out DIR]`` writes ``tanh_saturation.svg`` into ``solutions/03_bptt/``,
+``lstm_cell.svg`` and ``lstm_backward.svg`` into ``solutions/04_lstm/``, ``gru_cell.svg`` into
+``solutions/05_gru/``, ``sliding_windows.svg`` into ``solutions/06_training/`` and
+``recursive_vs_direct.svg`` into ``solutions/07_forecasting/`` (or all of them into DIR), where the
+lessons' markdown cells show them. The output is deterministic: the same matplotlib gives
 byte-identical files (``tests/test_diagrams.py`` checks the committed ones against a fresh render).
 
-Symbols and equations are those of lessons 04 and 05, in PyTorch's gate order (LSTM i, f, g, o;
-GRU r, z, n). Colours are Okabe & Ito's colour-blind-safe palette.
+Symbols and equations are those of the lessons that show the pictures; the cells follow PyTorch's
+gate order (LSTM i, f, g, o; GRU r, z, n). Colours are Okabe & Ito's colour-blind-safe palette.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -289,7 +293,140 @@ def gru_cell(out: Path, fmt: str = "svg") -> Path:
     return _save(fig, out, "gru_cell", fmt)
 
 
-DIAGRAMS = {"04_lstm": [lstm_cell, lstm_backward], "05_gru": [gru_cell]}
+# ---------------------------------------------------------------- lesson 03: tanh saturation
+
+def tanh_saturation(out: Path, fmt: str = "svg") -> Path:
+    """tanh and its slope 1 - tanh^2 on one axis, the saturated range |a| > 2 shaded."""
+    _style()
+    fig = plt.figure(figsize=(WIDTH, 3.0))
+    ax = fig.add_axes([0.08, 0.16, 0.9, 0.68])
+    fig.text(0.5, 0.93, r"A saturated tanh unit passes almost no gradient back: $\bar a = \bar h\odot(1-h^2)$",
+             ha="center", va="center", fontsize=11, fontweight="bold")
+    a = np.linspace(-4, 4, 401)
+    h = np.tanh(a)
+    for lo, hi in ((-4, -2), (2, 4)):
+        ax.axvspan(lo, hi, color=FADED, alpha=0.45, lw=0, zorder=0)
+    ax.axhline(0, color=GREY, lw=0.8, zorder=1)
+    ax.plot(a, h, color=BLUE, lw=2.2, zorder=3, label=r"$h = \tanh(a)$")
+    ax.plot(a, 1 - h ** 2, color=VERMILLION, lw=2.2, ls="--", zorder=3, label=r"$\tanh'(a) = 1-h^2$")
+    s2 = 1 - np.tanh(2.0) ** 2
+    for x in (-2.0, 2.0):
+        ax.plot([x], [s2], "o", color=VERMILLION, ms=5, zorder=4)
+    ax.text(-3.0, 0.42, "saturated\n$|a|>2$: $|h|>0.96$,\nslope $1-h^2<0.071$", ha="center", va="center",
+            fontsize=9, color=BLACK, linespacing=1.3, zorder=5)
+    ax.text(3.0, -0.42, "saturated\n$|a|>2$: $|h|>0.96$,\nslope $1-h^2<0.071$", ha="center", va="center",
+            fontsize=9, color=BLACK, linespacing=1.3, zorder=5)
+    ax.annotate("at $a=0$ the slope is 1:\nthe gradient passes whole", xy=(0.03, 0.0), xytext=(0.3, -0.27),
+                fontsize=9, color=BLACK, ha="left", va="center", linespacing=1.3,
+                arrowprops=dict(arrowstyle="-|>", color=BLACK, lw=1.0, shrinkA=2, shrinkB=2))
+    ax.set_xlim(-4, 4)
+    ax.set_ylim(-1.12, 1.12)
+    ax.set_xticks(range(-4, 5))
+    ax.set_yticks([-1, -0.5, 0, 0.5, 1])
+    ax.set_xlabel(r"pre-activation $a$")
+    ax.legend(loc="lower right", bbox_to_anchor=(0.745, 0.0), fontsize=9, frameon=True, framealpha=1)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _save(fig, out, "tanh_saturation", fmt)
+
+
+# ---------------------------------------------------------------- lesson 06: windows and the split
+
+def sliding_windows(out: Path, fmt: str = "svg") -> Path:
+    """A series s_0..s_11, three windows of T = 3 with their targets, and the time-ordered split."""
+    _style()
+    fig, ax = _figure(r"Windows of $T=3$: each belongs to the split of its target $y_i = s_{i+T}$",
+                      height=3.3)
+    pitch, w, x0, row = 0.56, 0.48, 0.9, 1.75
+    parts = [(r"training: the scaling $\mu,\sigma$ is fitted on $s_0,\dots,s_6$ only", 0, 6, BLUE),
+             ("validation", 7, 9, ORANGE), ("test", 10, 11, VERMILLION)]
+    colour = {}
+    for _name, first, last, col in parts:
+        for j in range(first, last + 1):
+            colour[j] = col
+    xc = lambda j: x0 + j * pitch                                   # noqa: E731
+    for j in range(12):
+        ax.add_patch(Rectangle((xc(j) - w / 2, row - w / 2), w, w, ec=colour[j], fc="white", lw=1.6, zorder=3))
+        label(ax, (xc(j), row), rf"$s_{{{j}}}$", BLACK, 10)
+    # the split, above the row
+    yb = row + 0.42
+    for name, first, last, col in parts:
+        xa, xb = xc(first) - w / 2, xc(last) + w / 2
+        line(ax, [(xa, yb - 0.07), (xa, yb), (xb, yb), (xb, yb - 0.07)], col, lw=1.6, arrow=False)
+        label(ax, ((xa + xb) / 2, yb + 0.16), name, col, 9.5)
+    label(ax, (0.12, row), "series", GREY, 9, ha="left")
+    # three windows, below the row: (i, level, split colour of the target, text)
+    def window(i, y, text):
+        xa, xb = xc(i) - w / 2, xc(i + 2) + w / 2
+        col = colour[i + 3]
+        line(ax, [(xa, y + 0.08), (xa, y), (xb, y), (xb, y + 0.08)], BLACK, lw=1.4, arrow=False)
+        line(ax, [(xb, y), (xc(i + 3), y), (xc(i + 3), row - w / 2 - 0.03)], col, lw=1.6)
+        label(ax, ((xa + xb) / 2, y - 0.17), text, BLACK, 9.5)
+        ax.add_patch(Rectangle((xc(i + 3) - w / 2, row - w / 2), w, w, ec=col, fc="none", lw=3, zorder=3.5))
+    window(0, 1.15, r"$X_0 \to y_0 = s_3$: training")
+    window(5, 1.15, r"$X_5 \to y_5 = s_8$: validation")
+    window(8, 0.55, r"$X_8 \to y_8 = s_{11}$: test")
+    label(ax, (xc(5.6), 0.0), "($X_5$ reads $s_5, s_6$ from the training part: allowed, only the target counts)",
+          GREY, 8.5)
+    return _save(fig, out, "sliding_windows", fmt)
+
+
+# ---------------------------------------------------------------- lesson 07: recursive vs direct
+
+def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
+    """Two rows: a one-step model fed its own forecasts, and one model with H_f outputs."""
+    _style()
+    fig, ax = _figure(r"Recursive: one-step $f$ fed its own forecasts.  Direct: all $H_f$ steps at once",
+                      height=3.7)
+    pitch, w, hgt, x0 = 0.66, 0.6, 0.36, 0.55
+    xc = lambda j: x0 + j * pitch                                   # noqa: E731
+    obs = [r"$d_{o-3}$", r"$d_{o-2}$", r"$d_{o-1}$", r"$d_o$"]
+
+    def cells(y, texts, first=0):
+        for k, t in enumerate(texts):
+            j = first + k
+            forecast = j >= 4
+            ax.add_patch(Rectangle((xc(j) - w / 2, y - hgt / 2), w, hgt, ec=ORANGE if forecast else BLUE,
+                                   fc="white", lw=1.6, zorder=3))
+            label(ax, (xc(j), y), t, BLACK, 9.5)
+
+    def bracket(j0, j1, y, up, col=BLACK):
+        xa, xb = xc(j0) - w / 2 + 0.03, xc(j1) + w / 2 - 0.03
+        d = -0.07 if up else 0.07
+        line(ax, [(xa, y + d), (xa, y), (xb, y), (xb, y + d)], col, lw=1.3, arrow=False)
+        return xa, xb
+
+    # recursive: windows above the row, each arrow lands on the next cell
+    ry = 1.7
+    cells(ry, obs + [r"$\hat d_{o+1}$", r"$\hat d_{o+2}$", r"$\hat d_{o+3}$", r"$\cdots$"])
+    for k in range(3):
+        y = ry + 0.33 + 0.27 * k
+        _, xb = bracket(k, k + 3, y, up=True)
+        line(ax, [(xb, y), (xc(k + 4) - 0.05, y), (xc(k + 4) - 0.05, ry + hgt / 2 + 0.02)], VERMILLION, lw=1.5)
+        label(ax, (xc(k + 4) + 0.03, y + 0.01), r"$f$", VERMILLION, 11, ha="left")
+    label(ax, (0.05, ry + 0.95), "recursive", BLACK, 10.5, ha="left", fontweight="bold")
+    xt = xc(7) + w / 2 + 0.2
+    label(ax, (xt, ry + 0.45), "one model $f$, one output;\neach forecast enters the\nnext window, so step $h$\n"
+          "rests on $h-1$ forecasts\n(steps 1, 2, 3 shown)", BLACK, 9, ha="left", va="center", linespacing=1.3)
+    # direct: one window, one model, H_f outputs
+    dy = 0.75
+    cells(dy, obs + [r"$\hat d_{o+1}$", r"$\hat d_{o+2}$", r"$\cdots$", r"$\hat d_{o+H_f}$"])
+    label(ax, (0.05, 0.0), "(window $T=4$ here)", GREY, 8.5, ha="left")
+    label(ax, (0.05, dy + 0.5), "direct", BLACK, 10.5, ha="left", fontweight="bold")
+    yb = dy - 0.33
+    xa, xb = bracket(0, 3, yb, up=False)
+    mx = (xc(4) + xc(7)) / 2
+    box(ax, (mx, -0.05), 2.3, 0.34, r"$W^\top h_{T-1} + c$:  $H_f$ outputs", ec=VERMILLION, fontsize=9.5)
+    line(ax, [((xa + xb) / 2, yb), ((xa + xb) / 2, -0.05), (mx - 1.15, -0.05)], VERMILLION, lw=1.5)
+    for j in range(4, 8):
+        line(ax, [(xc(j), 0.12), (xc(j), dy - hgt / 2 - 0.02)], VERMILLION, lw=1.3)
+    label(ax, (xt, dy + 0.05), "one model, $H_f$ outputs at once\nfrom the observed window:\nno feedback, "
+          "but each step\nis its own regression", BLACK, 9, ha="left", va="center", linespacing=1.3)
+    return _save(fig, out, "recursive_vs_direct", fmt)
+
+
+DIAGRAMS = {"03_bptt": [tanh_saturation], "04_lstm": [lstm_cell, lstm_backward], "05_gru": [gru_cell],
+            "06_training": [sliding_windows], "07_forecasting": [recursive_vs_direct]}
 
 
 def render(out: Path | None = None, fmt: str = "svg") -> list[Path]:

@@ -1,4 +1,4 @@
-"""The cell diagrams of lessons 04-05: committed SVGs equal a fresh render, are inert, and are shown."""
+"""The diagrams of lessons 03-07: committed SVGs equal a fresh render, are inert, and are shown."""
 
 import re
 from pathlib import Path
@@ -9,7 +9,9 @@ import pytest
 from autograder.course import SOLUTIONS
 from autograder.diagrams import DIAGRAMS, render
 
-FILES = {"04_lstm": ["lstm_cell.svg", "lstm_backward.svg"], "05_gru": ["gru_cell.svg"]}
+FILES = {"03_bptt": ["tanh_saturation.svg"], "04_lstm": ["lstm_cell.svg", "lstm_backward.svg"],
+         "05_gru": ["gru_cell.svg"], "06_training": ["sliding_windows.svg"],
+         "07_forecasting": ["recursive_vs_direct.svg"]}
 
 
 @pytest.fixture(scope="module")
