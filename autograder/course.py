@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 
 
 def lesson_ids() -> list[str]:
@@ -33,3 +34,14 @@ def graded_cells(nb) -> list:
 
 def read_notebook(path: Path):
     return nbformat.read(str(path), as_version=4)
+
+
+def strip_hidden(source: str) -> str:
+    """A test cell's source without its hidden tests (what the student version and the kernel see)."""
+    return HIDDEN.sub("", source)
+
+
+def exercise_label(grade_id: str) -> str:
+    """``l02_e1_rnn_step_forward_tests`` -> ``Exercise 1 · rnn_step_forward``."""
+    m = re.match(r"l\d+_e(\d+)_(.+?)(_tests)?$", grade_id or "")
+    return f"Exercise {m.group(1)} · {m.group(2)}" if m else grade_id

@@ -95,6 +95,11 @@ def node(ax, xy, op, ec=BLACK, lw=1.4, z=4):
             color=ec, zorder=z + 0.1)
 
 
+def bracket(ax, xa, xb, y, tick, color=BLACK, lw=1.4):
+    """A square bracket from xa to xb at height y, its ends bent by ``tick`` (up > 0, down < 0)."""
+    line(ax, [(xa, y + tick), (xa, y), (xb, y), (xb, y + tick)], color, lw=lw, arrow=False)
+
+
 def label(ax, xy, text, color=BLACK, fontsize=10, ha="center", va="center", z=5, **kw):
     ax.text(*xy, text, ha=ha, va=va, fontsize=fontsize, color=color, zorder=z, **kw)
 
@@ -352,14 +357,14 @@ def sliding_windows(out: Path, fmt: str = "svg") -> Path:
     yb = row + 0.42
     for name, first, last, col in parts:
         xa, xb = xc(first) - w / 2, xc(last) + w / 2
-        line(ax, [(xa, yb - 0.07), (xa, yb), (xb, yb), (xb, yb - 0.07)], col, lw=1.6, arrow=False)
+        bracket(ax, xa, xb, yb, -0.07, col, lw=1.6)
         label(ax, ((xa + xb) / 2, yb + 0.16), name, col, 9.5)
     label(ax, (0.12, row), "series", GREY, 9, ha="left")
     # three windows, below the row: (i, level, split colour of the target, text)
     def window(i, y, text):
         xa, xb = xc(i) - w / 2, xc(i + 2) + w / 2
         col = colour[i + 3]
-        line(ax, [(xa, y + 0.08), (xa, y), (xb, y), (xb, y + 0.08)], BLACK, lw=1.4, arrow=False)
+        bracket(ax, xa, xb, y, 0.08, BLACK, lw=1.4)
         line(ax, [(xb, y), (xc(i + 3), y), (xc(i + 3), row - w / 2 - 0.03)], col, lw=1.6)
         label(ax, ((xa + xb) / 2, y - 0.17), text, BLACK, 9.5)
         ax.add_patch(Rectangle((xc(i + 3) - w / 2, row - w / 2), w, w, ec=col, fc="none", lw=3, zorder=3.5))
@@ -390,10 +395,9 @@ def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
                                    fc="white", lw=1.6, zorder=3))
             label(ax, (xc(j), y), t, BLACK, 9.5)
 
-    def bracket(j0, j1, y, up, col=BLACK):
+    def window(j0, j1, y, up, col=BLACK):
         xa, xb = xc(j0) - w / 2 + 0.03, xc(j1) + w / 2 - 0.03
-        d = -0.07 if up else 0.07
-        line(ax, [(xa, y + d), (xa, y), (xb, y), (xb, y + d)], col, lw=1.3, arrow=False)
+        bracket(ax, xa, xb, y, -0.07 if up else 0.07, col, lw=1.3)
         return xa, xb
 
     # recursive: windows above the row, each arrow lands on the next cell
@@ -401,7 +405,7 @@ def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
     cells(ry, obs + [r"$\hat d_{o+1}$", r"$\hat d_{o+2}$", r"$\hat d_{o+3}$", r"$\cdots$"])
     for k in range(3):
         y = ry + 0.33 + 0.27 * k
-        _, xb = bracket(k, k + 3, y, up=True)
+        _, xb = window(k, k + 3, y, up=True)
         line(ax, [(xb, y), (xc(k + 4) - 0.05, y), (xc(k + 4) - 0.05, ry + hgt / 2 + 0.02)], VERMILLION, lw=1.5)
         label(ax, (xc(k + 4) + 0.03, y + 0.01), r"$f$", VERMILLION, 11, ha="left")
     label(ax, (0.05, ry + 0.95), "recursive", BLACK, 10.5, ha="left", fontweight="bold")
@@ -414,7 +418,7 @@ def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
     label(ax, (0.05, 0.0), "(window $T=4$ here)", GREY, 8.5, ha="left")
     label(ax, (0.05, dy + 0.5), "direct", BLACK, 10.5, ha="left", fontweight="bold")
     yb = dy - 0.33
-    xa, xb = bracket(0, 3, yb, up=False)
+    xa, xb = window(0, 3, yb, up=False)
     mx = (xc(4) + xc(7)) / 2
     box(ax, (mx, -0.05), 2.3, 0.34, r"$W^\top h_{T-1} + c$:  $H_f$ outputs", ec=VERMILLION, fontsize=9.5)
     line(ax, [((xa + xb) / 2, yb), ((xa + xb) / 2, -0.05), (mx - 1.15, -0.05)], VERMILLION, lw=1.5)

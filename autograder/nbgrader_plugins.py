@@ -28,11 +28,10 @@ import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer
 
+from autograder.course import exercise_label, strip_hidden
 from autograder.runner import Runner
 from autograder.sandbox import SandboxUnavailable, require
 from autograder.verify import CHECK_CALL, verify
-
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 
 
 def _meta(cell):
@@ -41,11 +40,6 @@ def _meta(cell):
 
 def _graded_code(cell):
     return _meta(cell).get("grade") and cell.cell_type == "code"
-
-
-def _label(grade_id):
-    m = re.match(r"l\d+_e(\d+)_(.+?)(_tests)?$", grade_id or "")
-    return f"Exercise {m.group(1)} · {m.group(2)}" if m else grade_id
 
 
 class SafeExecute(NbGraderPreprocessor):
@@ -66,9 +60,9 @@ class SafeExecute(NbGraderPreprocessor):
         resources["autograder_sandbox"] = sandbox
         full = {}
         for index, cell in enumerate(nb.cells):  # hidden tests never enter the student's kernel
-            if _graded_code(cell) and HIDDEN.search(cell.source):
+            if _graded_code(cell) and strip_hidden(cell.source) != cell.source:
                 full[index] = cell.source
-                cell.source = HIDDEN.sub("", cell.source)
+                cell.source = strip_hidden(cell.source)
         try:
             runs = Runner(nb, cwd, timeout=self.timeout, budget=self.budget, sandbox=sandbox).run()
         finally:
@@ -110,7 +104,7 @@ class VerifyAnswers(NbGraderPreprocessor):
                 failed = [None]
             reason = (failed[0].reason if failed and failed[0] is not None
                       else "this test cell has no hidden test the grader knows: no automatic credit")
-            cell.outputs = verdict_outputs(not failed, reason, _label(_meta(cell).get("grade_id")))
+            cell.outputs = verdict_outputs(not failed, reason, exercise_label(_meta(cell).get("grade_id")))
             for verdict in failed:
                 if verdict is not None and verdict.flagged:
                     self.log.warning("%s: %s", verdict.grade_id, verdict.reason)

@@ -29,12 +29,10 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from autograder.course import ROOT, SOLUTIONS, lesson_ids, notebook_path, read_notebook
+from autograder.course import ROOT, SOLUTIONS, lesson_ids, notebook_path, read_notebook, strip_hidden
 
 PACKAGE = "rnnkit"
 PACKAGE_DIR = ROOT / PACKAGE
-HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*(\n|\Z)",
-                          re.M | re.S)
 MENTION = re.compile(r"\b(rnnkit(?:\.\w+)+)")
 # What a student needs besides what the notebooks and rnnkit import.
 TOOLS = ("jupyterlab",)
@@ -73,7 +71,7 @@ def student_code(lesson: str) -> list[str]:
     """The code cells of a lesson as a student meets them: solutions included (an answer may
     import), hidden tests left out (they run on the grader's side)."""
     nb = read_notebook(notebook_path(lesson, SOLUTIONS))
-    return [HIDDEN_TESTS.sub("", cell.source) for cell in nb.cells if cell.cell_type == "code"]
+    return [strip_hidden(cell.source) for cell in nb.cells if cell.cell_type == "code"]
 
 
 def package_modules(package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:

@@ -10,7 +10,6 @@ taken from the exception's message only, so hidden test code is never shown.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -19,11 +18,18 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import LESSONS, SOLUTIONS, graded_cells, lesson_ids, nbgrader_meta, notebook_path
+from autograder.course import (
+    LESSONS,
+    SOLUTIONS,
+    exercise_label,
+    graded_cells,
+    lesson_ids,
+    nbgrader_meta,
+    notebook_path,
+    strip_hidden,
+)
 from autograder.runner import CellRun, Runner
 from autograder.verify import CHECK_CALL, verify
-
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 
 
 @dataclass
@@ -48,18 +54,8 @@ class LessonResult:
         return sum(e.points for e in self.exercises)
 
 
-def strip_hidden(source: str) -> str:
-    return HIDDEN.sub("", source)
-
-
 def _norm(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
-
-
-def exercise_label(grade_id: str) -> str:
-    """``l02_e1_rnn_step_forward_tests`` -> ``Exercise 1 · rnn_step_forward``."""
-    m = re.match(r"l\d+_e(\d+)_(.+?)(_tests)?$", grade_id)
-    return f"Exercise {m.group(1)} · {m.group(2)}" if m else grade_id
 
 
 def prepare(learner, source):

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import ARTIFACTS, WAIT_S, chromium_or_skip, free_port
 from tests.nbgrader_course import (
     COURSE_ID,
     answer_cells,
@@ -37,31 +36,13 @@ from tests.nbgrader_course import (
 
 pytestmark = pytest.mark.instructor
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREENSHOT = ARTIFACTS / "formgrader.png"
 TOKEN = "rnn-course-formgrader-test"
-WAIT_S = 30  # every wait in the browser and for the server is bounded by this
-
-
-def browser_or_skip() -> str:
-    """The system Chromium's path; skip (outside CI) or fail (in CI) when it or playwright is missing."""
-    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "PyPI package 'playwright' (pip install playwright)"
-    else:
-        missing = None if chromium else "a Chromium browser (apt-get install chromium)"
-    if missing:
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(f"CI needs {missing} for the formgrader browser test")
-        pytest.skip(f"needs {missing}")
-    return chromium
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    return browser_or_skip()
+    return chromium_or_skip("formgrader browser test")
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +61,6 @@ def gradebook_scores(course: Path) -> dict:
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gb:
         return {s.id: (s.score, s.max_score) for s in gb.students}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,35 +29,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.browser import ARTIFACTS, WAIT_S, chromium_or_skip, free_port
+
 pytestmark = pytest.mark.instructor
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN = "rnn-course-lab-test"
-WAIT_S = 30  # every wait in the browser and for the server is bounded by this
 LESSONS = ("01_feedback_loops", "04_lstm")
-
-
-def browser_or_skip() -> str:
-    """The system Chromium's path; skip (outside CI) or fail (in CI) when it or playwright is missing."""
-    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "PyPI package 'playwright' (pip install playwright)"
-    else:
-        missing = None if chromium else "a Chromium browser (apt-get install chromium)"
-    if missing:
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(f"CI needs {missing} for the JupyterLab browser test")
-        pytest.skip(f"needs {missing}")
-    return chromium
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def code_cells(path: Path) -> list:
@@ -118,7 +95,7 @@ def ours(runtime: Path) -> list[int]:
 @pytest.fixture
 def lab(tmp_path):
     """``jupyter lab <tmp>`` on copies of lessons 01 and 04, as ``make lab`` runs it; always stopped."""
-    browser_or_skip()
+    chromium_or_skip("JupyterLab browser test")
     root = tmp_path / "lessons"
     for lesson in LESSONS:
         shutil.copytree(ROOT / "lessons" / lesson, root / lesson)
@@ -224,8 +201,8 @@ def test_a_learner_fails_fixes_and_passes_exercise_1_and_sees_figures(lab):
     shots = []
     args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's own sandbox refuses to run as root
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_or_skip(), headless=True, args=args,
-                                    timeout=WAIT_S * 1000)
+        browser = p.chromium.launch(executable_path=chromium_or_skip("JupyterLab browser test"), headless=True,
+                                    args=args, timeout=WAIT_S * 1000)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(WAIT_S * 1000)
