@@ -11,6 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
+# The environment of a kernel that grades a notebook: no progress bars, and rnnkit.notebook.grading()
+# is True, so demonstrations no grade depends on may load their stored results.
+GRADING_ENV = {"TQDM_DISABLE": "1", "NBGRADER_EXECUTION": "autograde"}
+# The environment in which stored outputs are made and compared (nbval): no progress bars.
+STORED_OUTPUT_ENV = {"TQDM_DISABLE": "1"}
+
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 import nbformat
 from nbclient import NotebookClient
 
-from autograder.course import SOLUTIONS, lesson_ids, notebook_path
+from autograder.course import SOLUTIONS, STORED_OUTPUT_ENV, lesson_ids, notebook_path
 
 
 def execute(path, timeout=120):
     """Execute a notebook in its own folder; returns (notebook, seconds). Raises on a cell error."""
     nb = nbformat.read(str(path), as_version=4)
+    os.environ.update(STORED_OUTPUT_ENV)  # the kernel inherits it: outputs without progress bars
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()

@@ -8,6 +8,7 @@ earlier work still counts. Each cell's fate is recorded in a :class:`CellRun`.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -99,8 +100,10 @@ def add_error(cell, ename, evalue):
 class Runner:
     """Execute ``nb`` (a NotebookNode, changed in place: outputs are stored) cell by cell."""
 
-    def __init__(self, nb, cwd, timeout=60, budget=600, kernel_name="python3", on_cell=None, sandbox=None):
+    def __init__(self, nb, cwd, timeout=60, budget=600, kernel_name="python3", on_cell=None, sandbox=None,
+                 env=None):
         self.nb = nb
+        self.env = env  # variables added to the kernel's environment (a sandbox sets its own)
         self.timeout = timeout
         self.deadline = time.monotonic() + budget
         self.on_cell = on_cell or (lambda index, run: None)
@@ -126,7 +129,8 @@ class Runner:
     def _start(self):
         self.client.km = self.client.create_kernel_manager()
         # the kernel's own log lines are noise here, and nothing may hold the grader's stdout
-        self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        extra = {"env": {**os.environ, **self.env}} if self.env else {}
+        self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **extra)
         self.client.start_new_kernel_client()
 
     def _stop(self):

@@ -32,6 +32,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from autograder.course import GRADING_ENV
+
 WORKDIR = "/home/student/work"  # the submission's files, copied into the sandbox's own memory
 SUBMISSION = "/submission"  # the scratch copy on disk, read-only inside: WORKDIR is copied from it
 TMP_BYTES = 512 * 1024**2  # size of each private in-memory folder (/tmp, the home folder)
@@ -168,6 +170,8 @@ class Sandbox:
             "HOME": "/home/student", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
             "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "PYTHONDONTWRITEBYTECODE": "1",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8",
+            # no progress bars; nbgrader's NBGRADER_EXECUTION lets demonstrations load stored results
+            **GRADING_ENV, "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
             **(env or {}),
         }
         for key, value in environment.items():

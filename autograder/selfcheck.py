@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import (
+    GRADING_ENV,
     LESSONS,
     SOLUTIONS,
     exercise_label,
@@ -140,7 +141,7 @@ def grade_lesson(lesson, learner_dir=LESSONS, timeout=60, budget=600, progress=N
         for item in path.parent.iterdir():
             if item.is_file() and item.suffix != ".ipynb":
                 shutil.copy(item, tmp)
-        runs = Runner(nb, tmp, timeout=timeout, budget=budget, on_cell=on_cell).run()
+        runs = Runner(nb, tmp, timeout=timeout, budget=budget, on_cell=on_cell, env=GRADING_ENV).run()
     verdicts = verify(nb, timeout=timeout)  # the same exercises, outside the learner's kernel
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)

@@ -6,6 +6,8 @@
 - :mod:`rnnkit.train`: the training loops of lessons 03-08 (the adding problem, a recurrent
   forecaster with mini-batches, clipping, Adam and early stopping);
 - :mod:`rnnkit.forecast`: lesson 07's data preparation and multi-step forecasting protocol;
+- :mod:`rnnkit.notebook`: ``grading()`` (is a grader running this notebook?) and ``progress``, the
+  progress bar of long cells (off with ``TQDM_DISABLE=1``);
 - :mod:`rnnkit.given`: Adam and the readout's gradient, which lessons 03-05 train with before
   lesson 06 asks you to write them;
 - :mod:`rnnkit.solved`: the answers of earlier lessons that a later lesson builds on, one module per

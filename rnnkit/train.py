@@ -20,7 +20,6 @@ one dict with W_ih, W_hh, b_ih, b_hh in PyTorch's layout, plus the readout's w_o
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.data import adding_problem
+from rnnkit.notebook import progress as progress_bar
 
 __all__ = ["CORE", "GATES", "Layer", "Tools", "fit", "hidden_states", "init_forecaster", "init_params",
            "loss_and_grads", "mse", "param_count", "predict", "train_adding"]
@@ -136,20 +136,21 @@ def _readout(tools, h_last, p, Y):
 # ------------------------------------------------------------------------------ adding problem
 
 def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0, seed=0, forget_bias=0.0,
-                 test_size=500, record_every=10):
+                 test_size=500, record_every=10, progress=False):
     """Train ``layer`` + a linear readout of the last state on the adding problem (rnnkit.data).
 
     Fresh batches at every step; Adam with learning rate ``lr`` after global-norm clipping at
     ``clip``. Returns a dict: model, T, H, seed, steps, losses (the training MSE of every
     ``record_every``-th batch, measured before its update), test_mse (on ``test_size`` fresh
     sequences), params (count, readout included), seconds, and weights (the trained parameter dict).
+    ``progress`` shows a progress bar (:func:`rnnkit.notebook.progress`).
     """
     rng = np.random.default_rng(seed)
     p = init_params(layer.name, 2, H, rng, forget_bias)
     p["w_out"] = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), size=H)
     p["c_out"] = np.array(0.0)
     state, losses, start = {}, [], time.perf_counter()
-    for step in range(steps):
+    for step in _progress(range(steps), progress, f"{layer.name}, T={T}"):
         x, y = adding_problem(batch, T, rng)
         hs, cache = layer.run(x, _core(p))
         loss, dh_last, dw, dc = _readout(tools, hs[:, -1], p, y)
@@ -233,7 +234,7 @@ def fit(layer, tools, X_train, y_train, X_val=None, y_val=None, H=16, epochs=200
     ``tools.early_stopping`` says which epoch's weights to keep and when to stop. Without
     validation data it runs all ``epochs`` and keeps the last weights. ``weight_decay`` adds
     ``weight_decay * W`` to the gradient of every weight matrix (an L2 penalty, not on biases).
-    ``progress`` shows a tqdm bar on stderr.
+    ``progress`` shows a progress bar (:func:`rnnkit.notebook.progress`).
 
     Returns a dict: model, params (the kept weights), train_losses, val_losses (per epoch),
     best_epoch, stop_epoch, epochs_run, n_params, seconds.
@@ -278,8 +279,4 @@ def fit(layer, tools, X_train, y_train, X_val=None, y_val=None, H=16, epochs=200
 
 
 def _progress(iterable, enabled, desc):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, file=sys.stderr, leave=False)
+    return progress_bar(iterable, desc) if enabled else iterable
