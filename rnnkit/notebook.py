@@ -24,4 +24,6 @@ def progress(iterable, desc=None, total=None):
     """``iterable`` wrapped in a tqdm bar (a widget in Jupyter, text elsewhere); off with TQDM_DISABLE=1."""
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, total=total, leave=False)
+    # tqdm's notebook bar turns an absent ``disable`` into False, overriding TQDM_DISABLE: read it here
+    disable = os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
+    return tqdm(iterable, desc=desc, total=total, leave=False, disable=disable)

@@ -126,3 +126,32 @@ def gru_backward_running(dhs, cache):
         dx[t], dh, g = gru_step_backward(dh + dhs[:, t], cache[t])
         grads = g if grads is None else {k: grads[k] + g[k] for k in grads}
     return np.stack(dx, axis=1), dh, grads
+
+
+@l04.ex_lstm_step_backward.correct("einsum, np.split, tanh(c) recomputed from the gates")
+def lstm_step_backward_einsum(dh, dc, cache):
+    x, h_prev, c_prev, gates, _, p = cache
+    i, f, g, o = np.split(gates, 4, axis=1)
+    tanh_c = np.tanh(f * c_prev + i * g)
+    dc_total = dc + dh * o * (1 - tanh_c ** 2)
+    da = np.concatenate([dc_total * g * i * (1 - i), dc_total * c_prev * f * (1 - f), dc_total * i * (1 - g * g),
+                         dh * tanh_c * o * (1 - o)], axis=1)
+    db = np.einsum("nk->k", da)
+    grads = {"W_ih": np.einsum("nk,nd->kd", da, x), "W_hh": np.einsum("nk,nj->kj", da, h_prev),
+             "b_ih": db, "b_hh": db.copy()}
+    return np.einsum("nk,kd->nd", da, p["W_ih"]), np.einsum("nk,kj->nj", da, p["W_hh"]), dc_total * f, grads
+
+
+@l05.ex_gru_step_backward.correct("per-block weights, the two routes to h_prev written out")
+def gru_step_backward_blocks(dh, cache):
+    x, h_prev, gates, hn, p = cache
+    r, z, n = np.split(gates, 3, axis=1)
+    da_n = dh * (1 - z) * (1 - n * n)
+    da_z = dh * (h_prev - n) * z * (1 - z)
+    da_r = da_n * hn * r * (1 - r)
+    W_ir, W_iz, W_in = np.split(p["W_ih"], 3)
+    W_hr, W_hz, W_hn = np.split(p["W_hh"], 3)
+    dx = da_r @ W_ir + da_z @ W_iz + da_n @ W_in
+    dh_prev = dh * z + da_r @ W_hr + da_z @ W_hz + (da_n * r) @ W_hn
+    dgi, dgh = np.hstack([da_r, da_z, da_n]), np.hstack([da_r, da_z, da_n * r])
+    return dx, dh_prev, {"W_ih": dgi.T @ x, "W_hh": dgh.T @ h_prev, "b_ih": dgi.sum(axis=0), "b_hh": dgh.sum(axis=0)}

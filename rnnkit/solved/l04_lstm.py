@@ -48,9 +48,9 @@ def lstm_step_backward(dh, dc, cache):
 
     Returns dx (N, D), dh_prev (N, H), dc_prev (N, H) and grads, a dict with W_ih (4H, D),
     W_hh (4H, H), b_ih (4H,) and b_hh (4H,).
-    Hint: the cell gets dc plus what comes through h: dc_total = dc + dh * o * (1 - tanh_c**2);
-    sigmoid' = s * (1 - s) and tanh' = 1 - t**2 from the activated gates; stack the four
-    pre-activation gradients in the order i, f, g, o, then proceed as in lesson 03.
+    Hint: walk h = o * tanh(c) and c = f * c_prev + i * g backwards; c is reached along two paths,
+    whose gradients add. Take the slopes of sigmoid and tanh from the activated values in the cache,
+    stack the pre-activation gradients in the order i, f, g, o, then use lesson 03's affine rule.
     """
     x, h_prev, c_prev, gates, tanh_c, p = cache
     H = h_prev.shape[1]

@@ -40,8 +40,8 @@ def gru_step_backward(dh, cache):
     cache: (x, h_prev, gates, hn, p) from gru_step_forward; gates = [r | z | n] (N, 3H).
     Returns dx (N, D), dh_prev (N, H) and grads, a dict with W_ih (3H, D), W_hh (3H, H),
     b_ih (3H,), b_hh (3H,).
-    Hint: from h' = (1 - z) n + z h: dn = dh (1 - z), dz = dh (h - n), direct path dh z. Then tanh' = 1 - n^2
-    and sigma' = s (1 - s). The gradients of gi and gh differ only in their n block (scaled by r).
+    Hint: go back through h' = (1 - z) n + z h, n = tanh(gi_n + r * hn) and the two sigmoids; take every
+    slope from the activated gates in the cache; h_prev gets gradient along two routes, which add.
     """
     x, h_prev, gates, hn, p = cache
     H = h_prev.shape[1]
