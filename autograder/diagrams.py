@@ -190,9 +190,28 @@ def lstm_cell(out: Path, fmt: str = "svg") -> Path:
 
 
 def lstm_backward(out: Path, fmt: str = "svg") -> Path:
+    """The two backward streams with every local gradient written out (shown after the exercise)."""
     _style()
     fig, ax = _figure(r"Backward through one LSTM step: along the cell, $\bar c$ is only multiplied by $f_t$",
                       height=HEIGHT + 0.5)
+    _lstm_backward(ax, formulas=True)
+    return _save(fig, out, "lstm_backward", fmt)
+
+
+def lstm_backward_streams(out: Path, fmt: str = "svg") -> Path:
+    """The same streams with names only: where each gradient flows, not what it equals (before the exercise)."""
+    _style()
+    fig, ax = _figure(r"Backward through one LSTM step: which way $\bar c$ and $\bar h$ flow (you derive the rest)",
+                      height=HEIGHT + 0.5)
+    _lstm_backward(ax, formulas=False)
+    return _save(fig, out, "lstm_backward_streams", fmt)
+
+
+def _lstm_backward(ax, formulas):
+    """Draw the backward streams over a faded cell; ``formulas`` False leaves each gradient's value as '?'."""
+    def say(written, blank):
+        return written if formulas else blank
+
     _lstm(ax, faded=True)
     dc, dh = BLUE, VERMILLION
     # the dc stream, right to left just above the cell path: joined by what comes through h_t, times f_t
@@ -201,41 +220,45 @@ def lstm_backward(out: Path, fmt: str = "svg") -> Path:
     label(ax, (RIGHT + 0.08, y + 0.02), r"$\bar c_t$", dc, 12, ha="left")
     label(ax, (RIGHT - 0.45, y + 0.2), "from step $t+1$", dc, 8.5)
     label(ax, ((XG + X_TANH) / 2 + 0.1, y + 0.22), r"$\bar c_t^{\,\mathrm{tot}}$ (sum of both)", dc, 10)
-    label(ax, (LEFT - 0.1, y + 0.24), r"$\bar c_{t-1} = \bar c_t^{\,\mathrm{tot}}\odot f_t$", dc, 10.5,
-          ha="left")
+    label(ax, (LEFT - 0.1, y + 0.24), say(r"$\bar c_{t-1} = \bar c_t^{\,\mathrm{tot}}\odot f_t$",
+                                          r"$\bar c_{t-1} = ?$"), dc, 10.5, ha="left")
     # the dh stream, right to left just below h_t: into the cell stream through tanh(c_t), and into o
     xb = X_TANH + 0.22
     hy = GATE_Y - 0.2
     line(ax, [(RIGHT, hy), (xb, hy), (xb, y - 0.03)], dh, lw=2.2, ls="--", z=6)
     label(ax, (RIGHT + 0.08, hy - 0.03), r"$\bar h_t$", dh, 12, ha="left")
     label(ax, (RIGHT + 0.06, hy - 0.36), "loss,\nstep $t+1$", dh, 8, ha="left", linespacing=1.2)
-    label(ax, (xb + 0.07, 2.2), r"$+\,\bar h_t\odot o_t$" + "\n" + r"$\odot(1-\tanh^2 c_t)$", dh, 9.5,
-          ha="left", linespacing=1.4)
+    label(ax, (xb + 0.07, 2.2), say(r"$+\,\bar h_t\odot o_t$" + "\n" + r"$\odot(1-\tanh^2 c_t)$",
+                                    "+ ?  (through\n" + r"$\tanh(c_t)$)"), dh, 9.5, ha="left", linespacing=1.4)
     line(ax, [(X_OUT - R - 0.02, GATE_Y - 0.09), (XO + 0.19, GATE_Y - 0.09)], dh, lw=2.2, ls="--", z=6)
-    label(ax, (5.25, hy - 0.15), r"$\bar o = \bar h_t\odot\tanh(c_t)$", dh, 9.5, ha="left")
+    label(ax, (5.25, hy - 0.15), say(r"$\bar o = \bar h_t\odot\tanh(c_t)$", r"$\bar o = ?$"), dh, 9.5,
+          ha="left")
     # the cell's gradient hands each factor of a product the other factor
     for x, name in [(XI, "i"), (XF, "f"), (XG, "g")]:
         line(ax, [(x + 0.2, y - 0.03), (x + 0.2, GATE_Y + 0.19)], dc, lw=2, ls="--", z=6)
         label(ax, (x + 0.25, GATE_Y + 0.62), rf"$\bar {name}$", dc, 10.5, ha="left", z=7)
-    label(ax, (0.05, 1.78), r"$\bar i = \bar c_t^{\,\mathrm{tot}}\odot g_t$" + "\n"
-          + r"$\bar f = \bar c_t^{\,\mathrm{tot}}\odot c_{t-1}$" + "\n"
-          + r"$\bar g = \bar c_t^{\,\mathrm{tot}}\odot i_t$", dc, 9.5, ha="left", linespacing=1.5)
+    label(ax, (0.05, 1.78), say(r"$\bar i = \bar c_t^{\,\mathrm{tot}}\odot g_t$" + "\n"
+                                + r"$\bar f = \bar c_t^{\,\mathrm{tot}}\odot c_{t-1}$" + "\n"
+                                + r"$\bar g = \bar c_t^{\,\mathrm{tot}}\odot i_t$",
+                                "each factor of a product\nreceives "
+                                + r"$\bar c_t^{\,\mathrm{tot}}$" + " times\nthe other"),
+          dc, 9.5, ha="left", linespacing=1.5)
     # through sigma' and tanh' into the stacked pre-activation gradient a-bar
     for x in (XI, XF, XG, XO):
         line(ax, [(x + 0.12, GATE_Y - 0.18), (x + 0.12, BAR_Y + 0.16)], dh, lw=1.8, ls="--", z=6)
     label(ax, (BAR_X0 + 2 * BAR_W, -0.2),
           r"$\bar a = [\,\bar a^i\mid\bar a^f\mid\bar a^g\mid\bar a^o\,]$ with "
-          r"$\sigma'=\sigma(1-\sigma)$, $\tanh'=1-\tanh^2$", dh, 9)
+          + say(r"$\sigma'=\sigma(1-\sigma)$, $\tanh'=1-\tanh^2$", r"$\sigma'$ and $\tanh'$"), dh, 9)
     # out of the affine map: to the inputs and to the parameters
     line(ax, [(BAR_X0, AFF_Y), (LEFT + 0.05, AFF_Y)], dh, lw=2.2, ls="--", z=6)
-    label(ax, (0.05, 0.78), r"$\bar h_{t-1} = \bar a\,W_{hh}$" + "\n" + r"$\bar x_t = \bar a\,W_{ih}$", dh,
-          9.5, ha="left", linespacing=1.4)
+    label(ax, (0.05, 0.78), say(r"$\bar h_{t-1} = \bar a\,W_{hh}$" + "\n" + r"$\bar x_t = \bar a\,W_{ih}$",
+                                r"$\bar h_{t-1} = ?$" + "\n" + r"$\bar x_t = ?$"), dh, 9.5, ha="left", linespacing=1.4)
     x1 = BAR_X0 + 4 * BAR_W
     line(ax, [(x1, AFF_Y), (x1 + 0.25, AFF_Y)], dh, lw=2.2, ls="--", z=6)
     label(ax, (x1 + 0.3, AFF_Y),
-          r"$\bar W_{ih} = \bar a^\top x_t,\ \bar W_{hh} = \bar a^\top h_{t-1}$" + "\n\n"
-          + r"$\bar b_{ih} = \bar b_{hh} = \sum_n \bar a_n$", dh, 9.5, ha="left", linespacing=1.1)
-    return _save(fig, out, "lstm_backward", fmt)
+          say(r"$\bar W_{ih} = \bar a^\top x_t,\ \bar W_{hh} = \bar a^\top h_{t-1}$" + "\n\n"
+              + r"$\bar b_{ih} = \bar b_{hh} = \sum_n \bar a_n$",
+              r"$\bar W_{ih},\ \bar W_{hh},\ \bar b_{ih},\ \bar b_{hh}$ = ?"), dh, 9.5, ha="left", linespacing=1.1)
 
 
 # ---------------------------------------------------------------- the GRU step
@@ -429,8 +452,8 @@ def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
     return _save(fig, out, "recursive_vs_direct", fmt)
 
 
-DIAGRAMS = {"03_bptt": [tanh_saturation], "04_lstm": [lstm_cell, lstm_backward], "05_gru": [gru_cell],
-            "06_training": [sliding_windows], "07_forecasting": [recursive_vs_direct]}
+DIAGRAMS = {"03_bptt": [tanh_saturation], "04_lstm": [lstm_cell, lstm_backward_streams, lstm_backward],
+            "05_gru": [gru_cell], "06_training": [sliding_windows], "07_forecasting": [recursive_vs_direct]}
 
 
 def render(out: Path | None = None, fmt: str = "svg") -> list[Path]:
