@@ -154,4 +154,7 @@ def bench(repeat=1, only=SECTIONS) -> int:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         subprocess.run([sys.executable, "-c", "from autograder.bench import bench_torch; bench_torch()"],
                        env=env, check=False)
+        from autograder.bench_charlm import bench_char_lstm_subprocess
+
+        bench_char_lstm_subprocess()  # lesson 09: one training step of a character LSTM, numpy vs torch
     return 0

@@ -295,6 +295,9 @@ dependencies = [{quoted}]
 
 [tool.setuptools]
 packages = [{', '.join(f'"{p}"' for p in packages)}]
+
+[tool.setuptools.package-data]
+rnnkit = ["texts/*.txt", "texts/*.md"]
 """
 
 

@@ -5,6 +5,8 @@
   and the adding problem;
 - :mod:`rnnkit.train`: the training loops of lessons 03-08 (the adding problem, a recurrent
   forecaster with mini-batches, clipping, Adam and early stopping);
+- :mod:`rnnkit.text`: lesson 09's text, Jane Austen's *Persuasion* (``rnnkit/texts/``, offline), its
+  vocabulary and encoding, a contiguous split and batches for truncated BPTT over a continuous text;
 - :mod:`rnnkit.forecast`: lesson 07's data preparation and multi-step forecasting protocol;
 - :mod:`rnnkit.notebook`: ``grading()`` (is a grader running this notebook?) and ``progress``, the
   progress bar of long cells (off with ``TQDM_DISABLE=1``);

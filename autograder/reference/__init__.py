@@ -6,6 +6,7 @@ checks these against finite differences and, when installed, PyTorch.
 
 from .ablation import *  # noqa: F403
 from .bptt import *  # noqa: F403
+from .charlm import *  # noqa: F403
 from .forecasting import *  # noqa: F403
 from .gru import *  # noqa: F403
 from .loops import *  # noqa: F403
