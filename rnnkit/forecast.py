@@ -2,9 +2,11 @@
 
 Sunspots, one year ahead, on Weigend et al.'s (1990) split: windows of ``SUN_T`` years standardised
 with the statistics of 1700-1920. CO2 at Mauna Loa, monthly: the network models the monthly change
-(windows of ``CO2_T`` months, standardised with statistics up to 1990, trained on targets up to
-1990, early stopping on 1991-1995), and forecasts the level from every origin December 1995, ...
-either recursively (a one-step model fed its own forecasts) or directly (K outputs at once).
+(windows of ``CO2_T`` months, standardised with statistics up to 1990; early stopping on 1991-1995
+after training on targets up to 1990 chooses the number of epochs, and the same seed is then
+trained again on every target up to December 1995 for that many epochs, the data the baselines are
+fitted on), and forecasts the level from every origin December 1995, ... either recursively (a
+one-step model fed its own forecasts) or directly (K outputs at once).
 
 The exercises these steps rely on (``weigend_split``, ``make_windows``, ``standardize``,
 ``recursive_forecast``) are passed in by the caller, like the recurrent layer (rnnkit.train).
@@ -17,9 +19,9 @@ import numpy as np
 from rnnkit.data import load_co2, load_sunspots
 from rnnkit.train import predict
 
-__all__ = ["CO2_T", "CO2_TRAIN", "MODELS", "SPLITS", "SUN_FOLDS", "SUN_GRID", "SUN_T", "SUN_TRAIN", "co2_data",
-           "co2_direct", "co2_origins", "co2_recursive", "co2_score", "co2_windows", "make_direct_windows",
-           "sunspot_data", "sunspot_predict"]
+__all__ = ["CO2_EXAMPLE_ORIGIN", "CO2_T", "CO2_TRAIN", "MODELS", "SPLITS", "SUN_FOLDS", "SUN_GRID", "SUN_T",
+           "SUN_TRAIN", "co2_data", "co2_direct", "co2_fit", "co2_origins", "co2_recursive", "co2_score",
+           "co2_windows", "make_direct_windows", "sunspot_data", "sunspot_predict"]
 
 MODELS = ("rnn", "lstm", "gru")
 
@@ -31,6 +33,7 @@ SPLITS = {"1921-1955": 1, "1956-1979": 2}
 
 CO2_T = 24
 CO2_TRAIN = {"H": 16, "lr": 1e-2, "epochs": 100, "patience": 15, "batch": 32}
+CO2_EXAMPLE_ORIGIN = np.datetime64("1997-12-01")  # the one origin lesson 07 draws
 
 
 # -------------------------------------------------------------------------------------- sunspots
@@ -80,14 +83,42 @@ def make_direct_windows(series, T, horizon, make_windows):
     return X[:N], np.stack([y[k:k + N] for k in range(horizon)], axis=1)
 
 
+def _target_months(d, horizon, n):
+    """First and last target month of each of the n direct windows."""
+    T = d["T"]
+    return d["change_months"][T:T + n], d["change_months"][T + horizon - 1:T + horizon - 1 + n]
+
+
 def co2_windows(d, horizon, make_windows):
     """Direct windows of the standardised change and the masks of their split (by target month)."""
     X, Y = make_direct_windows(d["z"], d["T"], horizon, make_windows)
-    first_target = d["change_months"][d["T"]:d["T"] + len(X)]
-    last_target = d["change_months"][d["T"] + horizon - 1:d["T"] + horizon - 1 + len(X)]
+    first_target, last_target = _target_months(d, horizon, len(X))
     train = last_target <= d["train_end"]
     val = (first_target > d["train_end"]) & (last_target <= d["val_end"])
     return X, Y, train, val
+
+
+def co2_fit(train_fn, d, horizon, make_windows, seed=0, progress=False, settings=None):
+    """The protocol's two fits of one seed, for one-step (horizon 1) or direct (horizon K) windows.
+
+    1. Train on the windows whose targets end by December 1990, early stopping on 1991-1995: the
+       best epoch gives the number of epochs.
+    2. Train the same seed again, from the same initial weights, on every window whose targets end
+       by December 1995 (the data the baselines are fitted on) for that many epochs, and keep the
+       last weights.
+    ``train_fn(X, Y, X_val=None, Y_val=None, **settings)`` is a fit with its layer bound, e.g.
+    ``functools.partial(rnnkit.train.fit, GRU, TOOLS)``; ``settings`` default to ``CO2_TRAIN``.
+    Returns the second fit's dict, with ``selection`` (the first fit's dict) added.
+    """
+    settings = CO2_TRAIN if settings is None else settings
+    X, Y, train, val = co2_windows(d, horizon, make_windows)
+    if horizon == 1:
+        Y = Y[:, 0]
+    selection = train_fn(X[train], Y[train], X[val], Y[val], seed=seed, progress=progress, **settings)
+    until_1995 = _target_months(d, horizon, len(X))[1] <= d["val_end"]
+    final = train_fn(X[until_1995], Y[until_1995], seed=seed, progress=progress,
+                     **{**settings, "epochs": selection["best_epoch"] + 1})
+    return {**final, "selection": selection}
 
 
 def co2_origins(d, horizon):

@@ -12,13 +12,17 @@ CO2, monthly means, multi-step forecasts from every origin December 1995 .. (end
 RMSE (ppm) over all forecast steps and by step. Baselines (statsmodels): persistence
 (ARIMA(0,1,0)), seasonal naive (SARIMA(0,0,0)(0,1,0)12), SARIMA(1,1,1)(0,1,1)12 and additive
 Holt-Winters, parameters fitted on the data up to December 1995. Networks model the monthly change
-(T = 24, standardised with statistics up to 1990, trained on targets up to 1990, early stopping on
-1991-1995), either one step ahead and fed their own forecasts (recursive) or with a readout that
-outputs the next ``horizon`` changes at once (direct).
+(T = 24, standardised with statistics up to 1990), either one step ahead and fed their own forecasts
+(recursive) or with a readout that outputs the next ``horizon`` changes at once (direct). Each seed
+is trained on targets up to 1990 with early stopping on 1991-1995, which chooses the number of
+epochs, then trained again from the same initial weights on every target up to December 1995 for
+that many epochs (rnnkit.forecast.co2_fit): networks and baselines are fitted on the same data. The
+GRUs of seed 0 also store their 24-month forecasts from the origin lesson 07 draws ("co2-origin").
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
@@ -30,6 +34,7 @@ from autograder.reference.forecasting import nmse, weigend_split
 from autograder.train import layer
 from rnnkit import forecast as protocol
 from rnnkit.forecast import (  # noqa: F401 - the protocol, shared with lesson 07
+    CO2_EXAMPLE_ORIGIN,
     CO2_T,
     CO2_TRAIN,
     MODELS,
@@ -187,13 +192,13 @@ def co2(quick=False):
     horizons = (12,) if quick else (12, 24)
     yield from co2_baselines(d, horizons)
     seeds = (0,) if quick else (0, 1, 2, 3, 4)
-    train = {**CO2_TRAIN, "epochs": 5} if quick else CO2_TRAIN
+    settings = {**CO2_TRAIN, "epochs": 5} if quick else CO2_TRAIN
     models = ("gru",) if quick else MODELS
-    X1, Y1, tr1, va1 = co2_windows(d, 1)
     for model in models:
+        train_fn = functools.partial(fc.fit, model)
         for seed in seeds:
             start = time.perf_counter()
-            one = fc.fit(model, X1[tr1], Y1[tr1, 0], X1[va1], Y1[va1, 0], seed=seed, **train)
+            one = protocol.co2_fit(train_fn, d, 1, make_windows, seed=seed, settings=settings)
             seconds = time.perf_counter() - start
             for horizon in horizons:
                 origins = co2_origins(d, horizon)
@@ -201,14 +206,29 @@ def co2(quick=False):
                                           horizon)
                 yield {"experiment": "co2", "model": model, "strategy": "recursive", "horizon": horizon,
                        "seed": seed, "rmse": rmse, "rmse_by_step": by_step, "params": one["n_params"],
-                       "epochs": one["best_epoch"] + 1, "seconds": round(seconds, 2)}
+                       "epochs": one["epochs_run"], "seconds": round(seconds, 2)}
+            if (model, seed) == ("gru", 0):
+                yield co2_example(d, "recursive", co2_recursive(d, model, one["params"], [co2_example_origin(d)], 24))
             for horizon in horizons:
-                X, Y, tr, va = co2_windows(d, horizon)
                 start = time.perf_counter()
-                run = fc.fit(model, X[tr], Y[tr], X[va], Y[va], seed=seed, **train)
+                run = protocol.co2_fit(train_fn, d, horizon, make_windows, seed=seed, settings=settings)
                 seconds = time.perf_counter() - start
                 origins = co2_origins(d, horizon)
                 rmse, by_step = co2_score(d, co2_direct(d, model, run["params"], origins), origins, horizon)
                 yield {"experiment": "co2", "model": model, "strategy": "direct", "horizon": horizon,
                        "seed": seed, "rmse": rmse, "rmse_by_step": by_step, "params": run["n_params"],
-                       "epochs": run["best_epoch"] + 1, "seconds": round(seconds, 2)}
+                       "epochs": run["epochs_run"], "seconds": round(seconds, 2)}
+                if (model, seed, horizon) == ("gru", 0, 24):
+                    yield co2_example(d, "direct", co2_direct(d, model, run["params"], [co2_example_origin(d)]))
+
+
+def co2_example_origin(d):
+    """Index (into level) of the origin lesson 07 draws, December 1997."""
+    return int(np.sum(d["months"] <= CO2_EXAMPLE_ORIGIN)) - 1
+
+
+def co2_example(d, strategy, forecast):
+    """The GRU (seed 0) level forecasts from the drawn origin, which the lesson shows without training."""
+    return {"experiment": "co2-origin", "model": "gru", "strategy": strategy, "seed": 0,
+            "origin": str(CO2_EXAMPLE_ORIGIN)[:7], "horizon": len(forecast[0]),
+            "forecast": [round(float(v), 4) for v in forecast[0]]}
