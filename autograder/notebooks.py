@@ -20,6 +20,7 @@ def execute(path, timeout=120):
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)  # a progress bar's widget state, should one have been shown
     for cell in nb.cells:  # keep stored notebooks free of volatile metadata
         cell.metadata.pop("execution", None)
     return nb, seconds
