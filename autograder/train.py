@@ -29,3 +29,8 @@ def layer(model) -> Layer:
 def train_adding(model="rnn", **kwargs):
     """:func:`rnnkit.train.train_adding` with the reference implementations (same keyword arguments)."""
     return kit.train_adding(layer(model), TOOLS, **kwargs)
+
+
+def train_stream(model="lstm", **kwargs):
+    """:func:`rnnkit.train.train_stream` with the reference implementations (same keyword arguments)."""
+    return kit.train_stream(layer(model), TOOLS, **kwargs)

@@ -2,6 +2,8 @@
 
 - :func:`init_params`: PyTorch's default initialisation for RNN / LSTM / GRU parameter dicts;
 - :func:`train_adding`: a recurrent layer + a linear readout of its last state on the adding problem;
+- :func:`train_stream`: the same on a stream of adding problems without state resets (truncated
+  BPTT one segment at a time), evaluated per segment of a long test stream;
 - :func:`fit`: a recurrent forecaster (windows in, the next value or the next K values out) with
   mini-batches, optional truncated BPTT and early stopping on a validation set; :func:`predict`,
   :func:`mse`, :func:`loss_and_grads` and :func:`hidden_states` are its pieces.
@@ -29,8 +31,9 @@ import numpy as np
 from rnnkit.data import adding_problem
 from rnnkit.notebook import progress as progress_bar
 
-__all__ = ["CORE", "GATES", "Layer", "Tools", "fit", "hidden_states", "init_forecaster", "init_params",
-           "loss_and_grads", "mse", "param_count", "predict", "train_adding"]
+__all__ = ["CORE", "GATES", "Layer", "Tools", "adding_stream", "fit", "hidden_states", "init_forecaster",
+           "init_params", "loss_and_grads", "mse", "param_count", "predict", "stream_errors", "train_adding",
+           "train_stream"]
 
 CORE = ("W_ih", "W_hh", "b_ih", "b_hh")
 # Gate blocks per layer (W_ih has GATES[name] * H rows). The LSTMs with one gate removed (lesson 08)
@@ -136,14 +139,16 @@ def _readout(tools, h_last, p, Y):
 # ------------------------------------------------------------------------------ adding problem
 
 def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0, seed=0, forget_bias=0.0,
-                 test_size=500, record_every=10, progress=False):
+                 test_size=500, record_every=10, progress=False, val_size=0):
     """Train ``layer`` + a linear readout of the last state on the adding problem (rnnkit.data).
 
     Fresh batches at every step; Adam with learning rate ``lr`` after global-norm clipping at
     ``clip``. Returns a dict: model, T, H, seed, steps, losses (the training MSE of every
     ``record_every``-th batch, measured before its update), test_mse (on ``test_size`` fresh
     sequences), params (count, readout included), seconds, and weights (the trained parameter dict).
-    ``progress`` shows a progress bar (:func:`rnnkit.notebook.progress`).
+    ``progress`` shows a progress bar (:func:`rnnkit.notebook.progress`). With ``val_size`` > 0 it
+    also returns val_mse, on ``val_size`` validation sequences drawn apart from the test set
+    (generator seeded 20_000 + T; the test set's is seeded 10_000 + T), for choosing settings.
     """
     rng = np.random.default_rng(seed)
     p = init_params(layer.name, 2, H, rng, forget_bias)
@@ -163,11 +168,111 @@ def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.
         grads, _ = tools.clip_grad_norm(grads, clip)
         p, state = tools.adam_step(p, grads, state, lr=lr)
     seconds = time.perf_counter() - start
-    x, y = adding_problem(test_size, T, np.random.default_rng(10_000 + T))
+    test_mse = _adding_mse(layer, p, test_size, T, 10_000 + T)
+    result = {"model": layer.name, "T": T, "H": H, "seed": seed, "steps": steps, "losses": losses,
+              "test_mse": test_mse, "params": param_count(p), "seconds": seconds, "weights": p}
+    if val_size:
+        result["val_mse"] = _adding_mse(layer, p, val_size, T, 20_000 + T)
+    return result
+
+
+def _adding_mse(layer, p, size, T, data_seed):
+    """MSE of the readout of the last state on ``size`` adding problems from default_rng(data_seed)."""
+    x, y = adding_problem(size, T, np.random.default_rng(data_seed))
     hs, _ = layer.run(x, _core(p))
-    test_mse = float(np.mean((hs[:, -1] @ p["w_out"] + p["c_out"] - y) ** 2))
-    return {"model": layer.name, "T": T, "H": H, "seed": seed, "steps": steps, "losses": losses,
-            "test_mse": test_mse, "params": param_count(p), "seconds": seconds, "weights": p}
+    return float(np.mean((hs[:, -1] @ p["w_out"] + p["c_out"] - y) ** 2))
+
+
+# ------------------------------------------------------------------- a stream of adding problems
+
+def adding_stream(N, T, segments, rng, boundary=False):
+    """N streams of ``segments`` adding problems of length T each, concatenated without a break.
+
+    Returns x (N, segments * T, D) and y (N, segments): y[:, k] is the sum of the two marked values
+    of segment k, due at its last step. D = 3 when ``boundary``: a third feature is 1 at the first
+    step of every segment (the stream says where a new problem starts; nothing resets the state),
+    else D = 2, the features of :func:`rnnkit.data.adding_problem`.
+    """
+    parts = [adding_problem(N, T, rng) for _ in range(segments)]
+    x = np.concatenate([part[0] for part in parts], axis=1)
+    if boundary:
+        flag = np.zeros((N, segments * T, 1))
+        flag[:, ::T] = 1.0
+        x = np.concatenate([x, flag], axis=2)
+    return x, np.stack([part[1] for part in parts], axis=1)
+
+
+def train_stream(layer, tools, T=25, H=16, segments=2000, batch=32, lr=1e-2, clip=1.0, seed=0, forget_bias=1.0,
+                 boundary=False, test_streams=200, test_segments=40, record_every=10, progress=False):
+    """Train ``layer`` + a linear readout on a stream of adding problems that is never reset.
+
+    ``batch`` streams run side by side. Each training step takes the next segment of T steps of
+    every stream (:func:`adding_stream`), starts from the state (h, and c for the LSTMs through
+    ``layer.final_cell``) that the previous segment left, and backpropagates the squared error of
+    the readout at the segment's last step through this segment only: the carried state is a
+    constant (truncated BPTT, one segment at a time). Adam with ``lr`` after global-norm clipping
+    at ``clip``; LSTMs with a forget gate start with ``forget_bias``.
+
+    The test: ``test_streams`` fresh streams of ``test_segments`` segments (generator seeded
+    30_000 + T), from a zero state, never reset. Returns a dict: model, T, H, seed, segments,
+    losses (training MSE of every ``record_every``-th step, before its update), test_mse (over all
+    test segments), test_mse_per_segment (one per segment index), cell_per_segment (mean |c| at
+    each segment's end, LSTMs only; else an empty list), params, seconds, weights.
+    """
+    rng = np.random.default_rng(seed)
+    D = 3 if boundary else 2
+    p = init_params(layer.name, D, H, rng, forget_bias)
+    p["w_out"] = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), size=H)
+    p["c_out"] = np.array(0.0)
+    h, c = np.zeros((batch, H)), (np.zeros((batch, H)) if layer.cell else None)
+    state, losses, start = {}, [], time.perf_counter()
+    for step in _progress(range(segments), progress, f"{layer.name} stream, T={T}"):
+        x, y = adding_stream(batch, T, 1, rng, boundary)
+        hs, cache = layer.run(x, _core(p), h0=h, c0=c)
+        loss, dh_last, dw, dc = _readout(tools, hs[:, -1], p, y[:, 0])
+        if step % record_every == 0:
+            losses.append(float(loss))
+        dhs = np.zeros_like(hs)
+        dhs[:, -1] = dh_last
+        grads = layer.grads(dhs, cache)
+        grads["w_out"], grads["c_out"] = dw, dc
+        grads, _ = tools.clip_grad_norm(grads, clip)
+        p, state = tools.adam_step(p, grads, state, lr=lr)
+        h, c = hs[:, -1], (_final_cell(layer, cache) if layer.cell else None)
+    seconds = time.perf_counter() - start
+    per_segment, cell = stream_errors(layer, p, T, test_streams, test_segments, boundary)
+    return {"model": layer.name, "T": T, "H": H, "seed": seed, "segments": segments, "losses": losses,
+            "test_mse": float(np.mean(per_segment)), "test_mse_per_segment": per_segment,
+            "cell_per_segment": cell, "params": param_count(p), "seconds": seconds, "weights": p}
+
+
+def _final_cell(layer, cache):
+    if layer.final_cell is None:
+        raise ValueError(f"carrying the state of {layer.name!r} needs Layer(final_cell=...)")
+    return layer.final_cell(cache)
+
+
+def stream_errors(layer, p, T, streams=200, segments=40, boundary=False):
+    """Test MSE per segment index on fresh streams, and the mean |c| at each segment's end (LSTMs).
+
+    ``streams`` streams of ``segments`` adding problems of length T (:func:`adding_stream`,
+    generator seeded 30_000 + T), run from a zero state that is never reset; ``p`` holds the layer's
+    parameters and the readout's w_out, c_out (e.g. the weights that :func:`train_adding` returns:
+    a network trained on separate sequences can be tested on a stream). Returns two lists: the MSE
+    of the readout at each segment's end, and the mean |c| there (empty for layers without a cell).
+    """
+    x, y = adding_stream(streams, T, segments, np.random.default_rng(30_000 + T), boundary)
+    H = p["W_hh"].shape[1]
+    h, c = np.zeros((streams, H)), (np.zeros((streams, H)) if layer.cell else None)
+    errors, cell = [], []
+    for k in range(segments):
+        hs, cache = layer.run(x[:, k * T:(k + 1) * T], _core(p), h0=h, c0=c)
+        h = hs[:, -1]
+        errors.append(float(np.mean((h @ p["w_out"] + p["c_out"] - y[:, k]) ** 2)))
+        if layer.cell:
+            c = _final_cell(layer, cache)
+            cell.append(float(np.mean(np.abs(c))))
+    return errors, cell
 
 
 # ---------------------------------------------------------------------------------- forecaster

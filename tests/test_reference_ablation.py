@@ -191,3 +191,48 @@ def test_train_adding_trains_the_ablations(model):
     run = train_adding(model, T=6, H=4, steps=3, batch=4, test_size=8, record_every=1)
     assert run["params"] == model_param_count(model, 2, 4)
     assert len(run["losses"]) == 3 and np.isfinite(run["test_mse"])
+
+
+def test_train_adding_reports_validation_mse_apart_from_the_test_set():
+    from autograder.train import train_adding
+
+    plain = train_adding("gru", T=6, H=4, steps=3, batch=4, test_size=8, record_every=1)
+    run = train_adding("gru", T=6, H=4, steps=3, batch=4, test_size=8, record_every=1, val_size=8)
+    assert "val_mse" not in plain and np.isfinite(run["val_mse"])
+    assert run["test_mse"] == plain["test_mse"]          # validation draws nothing from the training stream
+    assert run["val_mse"] != run["test_mse"]             # other sequences than the test set's
+
+
+def test_adding_stream_concatenates_adding_problems():
+    from rnnkit.train import adding_stream
+
+    x, y = adding_stream(5, 8, 3, np.random.default_rng(0))
+    assert x.shape == (5, 24, 2) and y.shape == (5, 3)
+    for k in range(3):                                    # two markers per segment, the target is their sum
+        seg = x[:, 8 * k:8 * (k + 1)]
+        assert np.all(seg[:, :, 1].sum(axis=1) == 2)
+        assert np.allclose((seg[:, :, 0] * seg[:, :, 1]).sum(axis=1), y[:, k])
+    x3, _ = adding_stream(2, 4, 2, np.random.default_rng(0), boundary=True)
+    assert x3.shape == (2, 8, 3) and np.array_equal(x3[0, :, 2], [1, 0, 0, 0, 1, 0, 0, 0])
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru", "lstm_no_forget"])
+def test_train_stream_carries_the_state(model):
+    from autograder.train import TOOLS, layer
+    from rnnkit.train import stream_errors, train_stream
+
+    run = train_stream(layer(model), TOOLS, T=5, H=3, segments=4, batch=2, seed=0, test_streams=3,
+                       test_segments=4, record_every=1)
+    assert len(run["losses"]) == 4 and len(run["test_mse_per_segment"]) == 4
+    assert len(run["cell_per_segment"]) == (4 if model.startswith("lstm") else 0)
+    again, cell = stream_errors(layer(model), run["weights"], 5, 3, 4)
+    assert again == run["test_mse_per_segment"] and cell == run["cell_per_segment"]
+    # The stream is never reset: segment 2 run from a zero state gives another error than in the stream.
+    from rnnkit.train import adding_stream
+    x, y = adding_stream(3, 5, 4, np.random.default_rng(30_005))
+    p = run["weights"]
+    hs, _ = layer(model).run(x[:, 10:15], {k: p[k] for k in KEYS})
+    fresh = float(np.mean((hs[:, -1] @ p["w_out"] + p["c_out"] - y[:, 2]) ** 2))
+    assert fresh != pytest.approx(run["test_mse_per_segment"][2], rel=1e-12)
+    if model == "lstm_no_forget":                          # the cell only accumulates: no forget gate
+        assert run["cell_per_segment"][-1] > run["cell_per_segment"][0]

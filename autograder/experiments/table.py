@@ -45,7 +45,7 @@ def markdown(rows) -> str:
             strategy = f" {r['strategy']}" if r.get("strategy") else ""
             title = f"CO2 h={r['horizon']} RMSE (ppm)"
             columns.setdefault(title, defaultdict(list))[r["model"] + strategy].append(r["rmse"])
-        elif exp == "adding" and r.get("model") in ("rnn", "lstm", "gru"):
+        elif exp == "adding" and r.get("model") in ("rnn", "lstm", "gru") and r.get("role", "test") == "test":
             title = f"adding T={r['T']} test MSE"
             columns.setdefault(title, defaultdict(list))[r["model"]].append(r["test_mse"])
     titles = sorted(columns, key=lambda t: (not t.startswith("sunspots"), not t.startswith("CO2"),

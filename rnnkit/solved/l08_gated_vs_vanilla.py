@@ -65,7 +65,7 @@ def lstm_no_forget_step_backward(dh, dc, cache):
 
     Returns dx (N, D), dh_prev (N, H), dc_prev (N, H) and grads, a dict with W_ih (3H, D),
     W_hh (3H, H), b_ih (3H,), b_hh (3H,).
-    Hint: with f = 1, dc_prev is the total gradient of the cell, dc + dh * o * (1 - tanh(c)**2).
+    Hint: c feeds the loss through the next step (dc) and through h = o * tanh(c): add both first.
     """
     x, h_prev, c_prev, gates, tanh_c, p = cache
     H = h_prev.shape[1]
