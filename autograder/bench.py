@@ -6,7 +6,8 @@
   Python API in a temporary course folder (the hardened pipeline of nbgrader_config.py included);
 - ``grade``: ``python -m autograder grade`` on a batch of submissions, ``--jobs 1`` against ``--jobs 2``;
 - ``torch``: forward + backward of the reference RNN / LSTM / GRU against ``torch.nn`` on the CPU,
-  one thread each, at the course's sizes (N=32, T=100, D=1, H=32), when torch is installed.
+  one thread each, at the course's sizes (N=32, T=100, D=1, H=32), when torch is installed; and one
+  training step of lesson 09's character LSTM (H=128, T=64, N=32) in numpy against torch.nn.LSTM.
 """
 
 from __future__ import annotations

@@ -104,6 +104,14 @@ def _names_bound(node) -> set[str]:
     return set()
 
 
+def _import_source(setup: str, node, used: set) -> str:
+    """The setup cell's import statement; a ``from ... import`` keeps only the names in ``used``."""
+    if not isinstance(node, ast.ImportFrom) or any(a.name == "*" for a in node.names):
+        return ast.get_source_segment(setup, node)
+    names = [a.name + (f" as {a.asname}" if a.asname else "") for a in node.names if (a.asname or a.name) in used]
+    return f"from {'.' * node.level}{node.module or ''} import {', '.join(names)}"
+
+
 def module_source(lesson: str, doc: str, only: tuple[str, ...] | None = None, given: tuple[str, ...] = ()) -> str:
     """A module with a lesson's answers (or the answers named in ``only``) and what they use from
     the setup cell: imports, functions and constants, in the setup cell's order. The answers named
@@ -122,13 +130,15 @@ def module_source(lesson: str, doc: str, only: tuple[str, ...] | None = None, gi
                 keep.add(k)
                 used |= _names_used(node)
                 grown = True
-    imports = [ast.get_source_segment(setup, n) for k, n in enumerate(setup_nodes)
+    imports = [_import_source(setup, n, used) for k, n in enumerate(setup_nodes)
                if k in keep and isinstance(n, ast.Import | ast.ImportFrom)]
     helpers = [ast.get_source_segment(setup, n) for k, n in enumerate(setup_nodes)
                if k in keep and not isinstance(n, ast.Import | ast.ImportFrom)]
     text = f'"""{doc}\n\nGenerated from solutions/{lesson} by `make build`; do not edit."""\n'
-    if imports:
-        text += "\n" + "\n".join(imports)
+    if imports:  # third-party imports, then the course's own (rnnkit), as isort groups them
+        ours = [i for i in imports if re.match(r"(from|import) rnnkit\b", i)]
+        groups = [[i for i in imports if i not in ours], ours]
+        text += "\n" + "\n\n".join("\n".join(group) for group in groups if group)
     if given:  # one copy of them, in rnnkit/given.py, which lessons before this one import
         text += f"\n\nfrom rnnkit.given import {', '.join(sorted(given))}  # noqa: F401 - this lesson's, given earlier"
     previous_def = False

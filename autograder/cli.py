@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     p.add_argument("--unsafe", action="store_true",
                    help="run students' code WITHOUT the bubblewrap sandbox, with your rights (not recommended)")
 
-    p = sub.add_parser("experiments", help="run the experiments behind lessons 07-08 (JSON lines)")
+    p = sub.add_parser("experiments", help="run the experiments behind lessons 07-09 (JSON lines)")
     p.add_argument("names", nargs="*", help="experiment names (default: all)")
     p.add_argument("--quick", action="store_true", help="a small version, for a smoke test")
     p.add_argument("--out", default=None, help="also write the JSON lines to this file")

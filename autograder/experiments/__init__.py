@@ -1,4 +1,4 @@
-"""``python -m autograder experiments``: the experiments behind lessons 07 and 08, with fixed seeds.
+"""``python -m autograder experiments``: the experiments behind lessons 07-09, with fixed seeds.
 
 Each module of this package defines ``NAME`` and ``run(quick=False)``, a generator of result dicts
 (one per model / seed / split). The command prints one JSON object per line on stdout, progress
