@@ -83,6 +83,23 @@ def _requirement_names(specs):
     return {re.split(r"[<>=!~ ]", s.strip(), maxsplit=1)[0].lower(): s.replace(" ", "") for s in specs}
 
 
+# Words for maintainers, not learners: the test tools, CI, the build and the solutions folder. nbval's
+# markers go into cell tags (nbval-ignore-output), which a learner does not see.
+MAINTAINER_WORDS = re.compile(r"nbval|\bCI\b|make (execute|build|lock)|solutions/|maintainer|\bissues?\b|pytest",
+                              re.IGNORECASE)
+
+
+def test_learners_notebooks_do_not_talk_to_maintainers(lesson):
+    found = [f"cell {k}: {m.group(0)!r}" for k, cell in enumerate(student_notebook(lesson).cells)
+             for m in MAINTAINER_WORDS.finditer(cell.source)]
+    assert not found, f"{lesson} speaks to maintainers: {found}"
+
+
+def test_the_maintainer_words_check_can_fail():
+    assert MAINTAINER_WORDS.search("# NBVAL_IGNORE_OUTPUT") and MAINTAINER_WORDS.search("run make execute")
+    assert not MAINTAINER_WORDS.search("the cell state carries the gradient")
+
+
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = _requirement_names(project["dependencies"] + project["optional-dependencies"]["dev"])
