@@ -8,6 +8,7 @@ from autograder.exercises import l02_vanilla_rnn as l02
 from autograder.exercises import l03_bptt as l03
 from autograder.exercises import l04_lstm as l04
 from autograder.exercises import l05_gru as l05
+from autograder.exercises import l09_char_lm as l09
 from autograder.reference import gru_step_backward, lstm_step_backward, rnn_step_backward, rnn_step_forward
 
 EXERCISES = []  # registers alternatives on the lessons' exercises; defines none of its own
@@ -155,3 +156,20 @@ def gru_step_backward_blocks(dh, cache):
     dh_prev = dh * z + da_r @ W_hr + da_z @ W_hz + (da_n * r) @ W_hn
     dgi, dgh = np.hstack([da_r, da_z, da_n]), np.hstack([da_r, da_z, da_n * r])
     return dx, dh_prev, {"W_ih": dgi.T @ x, "W_hh": dgh.T @ h_prev, "b_ih": dgi.sum(axis=0), "b_hh": dgh.sum(axis=0)}
+
+
+@l09.ex_softmax_cross_entropy.correct("log-softmax with np.logaddexp.reduce, picked with take_along_axis")
+def softmax_cross_entropy_logaddexp(logits, targets, mask):
+    log_probs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+    picked = np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    weight = mask / mask.sum()
+    onehot = np.zeros_like(logits)
+    np.put_along_axis(onehot, targets[..., None], 1.0, axis=-1)
+    return float(-(weight * picked).sum()), (np.exp(log_probs) - onehot) * weight[..., None]
+
+
+@l09.ex_temporal_readout_backward.correct("einsum over batch and time")
+def temporal_readout_backward_einsum(dlogits, cache):
+    hs, W_out = cache
+    return (np.einsum("ntv,vh->nth", dlogits, W_out), np.einsum("ntv,nth->vh", dlogits, hs),
+            np.einsum("ntv->v", dlogits))
