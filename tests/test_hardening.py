@@ -460,7 +460,7 @@ def test_honest_mention_of_the_grader_is_not_flagged(graded):
     assert "mentions_autograder/" not in out
 
 
-@pytest.mark.parametrize("lesson", [LESSON_IDS[1], LESSON_IDS[3]])  # the stubs that once scored 10/10 and 12/12
+@pytest.mark.parametrize("lesson", LESSON_IDS)  # 02 and 04 once scored full marks this way
 def test_an_untouched_stub_that_injects_scores_gets_zero(lesson, tmp_path):
     course = tmp_path / "course"
     course.mkdir()
