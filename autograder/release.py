@@ -217,15 +217,30 @@ def plan(lessons: list[str]) -> set[str]:
 # ---------------------------------------------------------------- third-party requirements
 
 
+def _optional_imports(tree) -> set[int]:
+    """ids of the import statements inside ``try: ... except ImportError`` (optional: e.g. torch)."""
+    optional = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                for h in node.handlers):
+            optional |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return optional
+
+
 def _third_party(sources) -> set[str]:
-    """Top-level names of the non-standard-library modules that ``sources`` import."""
+    """Top-level names of the non-standard-library modules that ``sources`` import, optional ones
+    (imported under ``try: ... except ImportError``) left out."""
     names = set()
     for source in sources:
         try:
             tree = ast.parse(_python(source))
         except SyntaxError:
             continue
+        optional = _optional_imports(tree)
         for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:

@@ -1,6 +1,6 @@
 """``python -m autograder release`` / ``make release``: what students get leaks no answer, and works alone.
 
-Lessons 03 and 06 are released (03 through ``make release``, 06 through the CLI, side by side). Each
+Lessons 03, 06 and 09 are released (03 through ``make release``, 06 and 09 through the CLI, side by side). Each
 release is scanned for the answers of its lesson (solution cells, references, planted bugs, other-
 style answers) and its hidden tests, then installed into a fresh virtual environment that sees the
 main environment's third-party packages but neither ``autograder`` nor this checkout's ``rnnkit``:
@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from autograder.course import ROOT, SOLUTIONS, lesson_ids, nbgrader_meta, notebook_path, read_notebook
-from autograder.release import ReleaseError, answers_in, dependency_graph, plan, resolve
+from autograder.release import ReleaseError, _third_party, answers_in, dependency_graph, plan, resolve
 
-RELEASED = ("03_bptt", "06_training")
+RELEASED = ("03_bptt", "06_training", "09_char_lm")  # 09: the text ships as package data
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
@@ -45,15 +45,16 @@ def _release_cmd(*args):
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    """Lesson 03 released with ``make release``, lesson 06 with the CLI, both at once."""
+    """Lesson 03 released with ``make release``, lessons 06 and 09 with the CLI, all at once."""
     base = tmp_path_factory.mktemp("release")
-    out = {"03_bptt": base / "r03", "06_training": base / "r06"}
+    out = {"03_bptt": base / "r03", "06_training": base / "r06", "09_char_lm": base / "r09"}
     # -o: the environment is set up already; do not let a newer pyproject.toml reinstall it.
     runs = [subprocess.Popen(["make", "-s", "-o", ".venv/.installed", "release", "LESSONS=03",
                               f"OUT={out['03_bptt']}"], cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True),
-            subprocess.Popen(_release_cmd("06_training", "--out", str(out["06_training"])), cwd=ROOT,
-                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+            *[subprocess.Popen(_release_cmd(lesson, "--out", str(out[lesson])), cwd=ROOT, env=_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+              for lesson in ("06_training", "09_char_lm")]]
     for run in runs:
         text, _ = run.communicate(timeout=300)
         assert run.returncode == 0, f"{run.args}: {text}"
@@ -84,7 +85,8 @@ def test_release_layout(releases):
         solved = sorted(p.stem for p in (out / "rnnkit" / "rnnkit" / "solved").glob("l*.py"))
         assert solved == [f"l{k}" for k in lesson_ids() if k < lesson], "solved/ holds exactly the earlier lessons"
         # rnnkit.given holds lesson 06's Adam and readout: handed to 03 (which trains with them), not to 06.
-        assert (out / "rnnkit" / "rnnkit" / "given.py").is_file() == (lesson < "06")
+        # lesson 06's Adam and readout gradient: given to the lessons before it, a solved lesson's after it
+        assert (out / "rnnkit" / "rnnkit" / "given.py").is_file() == (lesson != "06_training")
         requirements = (out / "requirements.txt").read_text()
         for name in ("numpy", "matplotlib", "statsmodels", "tqdm", "jupyterlab"):
             assert re.search(rf"^{name}\b", requirements, re.M), f"{name} missing from requirements.txt"
@@ -256,6 +258,12 @@ def test_other_leaking_sets_are_refused(lessons, owner):
     assert info.value.status == 1 and owner in str(info.value) and "\n" not in str(info.value)
 
 
+def test_an_optional_import_is_not_a_requirement():
+    optional = "try:\n    import torch\nexcept ImportError:\n    torch = None\nimport numpy as np\n"
+    assert _third_party([optional]) == {"numpy"}
+    assert _third_party(["import torch\n"]) == {"torch"}
+
+
 def test_unknown_lesson_exits_2(tmp_path):
     result = subprocess.run(_release_cmd("03", "99", "--out", str(tmp_path / "out")), cwd=ROOT, env=_env(),
                             capture_output=True, text=True, timeout=120)
@@ -337,6 +345,34 @@ def _run_cells(python: Path, cells: list[dict], cwd: Path, tmp_path: Path, name:
     return json.loads(result_file.read_text())
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """The names a cell binds at top level and the names it reads."""
+    tree = ast.parse(source)
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    bound |= {(a.asname or a.name).split(".")[0] for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+              for a in n.names}
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return bound, read
+
+
+def _independent_of_answers(code) -> set[int]:
+    """Indices of the code cells to run on the stubs: setup, answers, graded tests, and every other cell that
+    reads nothing an answer cell (or a cell depending on one) defines."""
+    keep, tainted = set(), set()
+    for k, (meta, source) in enumerate(code):
+        bound, read = _names(source)
+        if meta.get("solution"):
+            tainted |= bound
+        if meta.get("grade_id", "").startswith("setup") or meta.get("solution") or meta.get("grade"):
+            keep.add(k)
+        elif read & tainted:
+            tainted |= bound
+        else:
+            keep.add(k)
+    return keep
+
+
 @pytest.mark.parametrize("lesson", RELEASED)
 def test_release_works_in_a_fresh_environment(releases, tmp_path, lesson):
     out = releases[lesson]
@@ -357,9 +393,10 @@ def test_release_works_in_a_fresh_environment(releases, tmp_path, lesson):
     solution = {nbgrader_meta(c).get("grade_id"): c.source for c in source.cells}
     code = [(nbgrader_meta(c), c.source) for c in student.cells if c.cell_type == "code"]
 
-    # The stubs: the setup cell, the answer cells as released, every visible test cell.
-    stub_cells = [{"id": meta.get("grade_id"), "source": source} for meta, source in code
-                  if meta.get("grade_id", "").startswith("setup") or meta.get("solution") or meta.get("grade")]
+    # The stubs: the setup cell, the answer cells as released, every visible test cell, and the other cells
+    # that do not depend on an answer (data, helpers: a visible test may read them).
+    stub_cells = [{"id": meta.get("grade_id") or f"cell{k}", "source": source}
+                  for k, (meta, source) in enumerate(code) if k in _independent_of_answers(code)]
     stubs = _run_cells(python, stub_cells, folder, tmp_path, "stubs")
     where = site if how == "pip" else out / "rnnkit"
     assert stubs["rnnkit"] and Path(stubs["rnnkit"]).resolve().is_relative_to(where.resolve()), stubs["rnnkit"]
