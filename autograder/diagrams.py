@@ -263,62 +263,145 @@ def _lstm_backward(ax, formulas):
 
 # ---------------------------------------------------------------- the GRU step
 
+# geometry of the GRU pictures
+G_TOP, G_LEFT, G_RIGHT = 2.6, 0.85, 7.35
+G_XR, G_XZ, G_XHN, G_XIN = 2.05, 3.2, 4.15, 4.85          # cells r | z | n (h part, x part)
+G_X0, G_WIDTHS = 1.45, [1.2, 1.1, 0.7, 0.7]
+G_XZH, G_XMIX = 5.95, 7.0                                 # z * h, and (1 - z) * n with the +
+G_ZY, G_NY, G_GY, G_BAR, G_AFF = 2.2, 1.75, 1.2, 0.62, 0.2
+G_XTANH = 5.6
+
+
 def gru_cell(out: Path, fmt: str = "svg") -> Path:
     _style()
     fig, ax = _figure(r"One GRU step: the state $h$ runs along the top, kept by $z$, overwritten by $1-z$")
-    top, lft = 2.6, 0.85
-    xr, xz, xhn, xin = 2.05, 3.2, 4.15, 4.85          # cells r | z | n (h part, x part)
-    x0, widths = 1.45, [1.2, 1.1, 0.7, 0.7]
-    xzk, xmix, right = 5.95, 7.0, 7.35               # z * h, (1 - z) * n and +, exit
-    zy, ny, gy, bar_y, aff_y = 2.2, 1.75, 1.2, 0.62, 0.2
-    # the state path
-    line(ax, [(lft, top), (xzk - R, top)], BLUE, lw=4, arrow=False)
-    line(ax, [(xzk + R, top), (xmix - R, top)], BLUE, lw=4, arrow=False)
-    line(ax, [(xmix + R, top), (right, top)], BLUE, lw=4)
-    node(ax, (xzk, top), "*", ec=BLUE, lw=2)
-    node(ax, (xmix, top), "+", ec=BLUE, lw=2)
-    label(ax, (lft - 0.12, top), r"$h$", BLUE, 12, ha="right")
-    label(ax, (lft - 0.12, top - 0.25), r"$(h_{t-1})$", BLUE, 9, ha="right")
-    label(ax, (right + 0.06, top), r"$h'$", BLUE, 12, ha="left")
-    label(ax, (right + 0.06, top - 0.25), r"$(h_t)$", BLUE, 9, ha="left")
-    # both inputs into the two affine maps
-    line(ax, [(lft + 0.25, top), (lft + 0.25, 0.32), (x0, 0.32)], BLACK)
-    line(ax, [(lft - 0.3, 0.08), (x0, 0.08)], BLACK)
-    label(ax, (lft - 0.42, 0.06), r"$x$", BLACK, 12, ha="right")
-    total = sum(widths)
-    box(ax, (x0 + total / 2, aff_y), total, 0.42,
-        r"$g_i = x\,W_{ih}^\top + b_{ih},\quad g_h = h\,W_{hh}^\top + b_{hh}$", fontsize=10)
-    split_bar(ax, x0, bar_y, widths, [r"$g_{i,r}+g_{h,r}$", r"$g_{i,z}+g_{h,z}$", r"$g_{h,n}$", r"$g_{i,n}$"])
-    # the gates
-    for x in (xr, xz):
-        line(ax, [(x, bar_y + 0.15), (x, gy - 0.17)], BLACK)
-        box(ax, (x, gy), 0.36, 0.34, r"$\sigma$", ec=ORANGE, lw=2)
-    # z: up and right to the mixing (drawn over r's path, which passes under it)
-    line(ax, [(xz, gy + 0.17), (xz, zy), (xzk, zy), (xzk, top - R)], ORANGE, halo=True, z=2.5)
-    label(ax, (xz + 0.07, gy + 0.33), r"$z$", BLACK, 11, ha="left")
-    line(ax, [(xzk, zy), (6.22, zy)], ORANGE)
-    box(ax, (6.47, zy), 0.5, 0.3, r"$1-z$", ec=ORANGE, fontsize=9.5)
-    line(ax, [(6.72, zy), (xmix - R, zy)], ORANGE)
-    # r: up, right under z, into r * g_{h,n}
-    line(ax, [(xr, gy + 0.17), (xr, ny), (xhn - R, ny)], ORANGE, z=2)
-    label(ax, (xr - 0.07, gy + 0.35), r"$r$", BLACK, 11, ha="right")
-    line(ax, [(xhn, bar_y + 0.15), (xhn, ny - R)], BLACK)
-    node(ax, (xhn, ny), "*")
-    line(ax, [(xhn + R, ny), (xin - R, ny)], BLACK)
-    line(ax, [(xin, bar_y + 0.15), (xin, ny - R)], BLACK)
-    node(ax, (xin, ny), "+")
-    label(ax, ((xhn + xin) / 2, ny + 0.22), r"$r\odot g_{h,n}$", BLACK, 9)
-    line(ax, [(xin + R, ny), (5.3, ny)], BLACK)
-    box(ax, (5.6, ny), 0.6, 0.34, r"$\tanh$", ec=GREEN, lw=2)
-    # n: into (1 - z) * n, then up to the +
-    line(ax, [(5.9, ny), (xmix, ny), (xmix, zy - R)], GREEN)
-    label(ax, (6.45, ny - 0.15), r"$n$", BLACK, 11)
-    node(ax, (xmix, zy), "*")
-    line(ax, [(xmix, zy + R), (xmix, top - R)], BLACK)
+    _gru(ax)
     label(ax, (5.45, 0.95), r"$n = \tanh(g_{i,n} + r\odot g_{h,n})$", BLACK, 9.5, ha="left")
     label(ax, (5.45, 0.55), r"$h' = (1-z)\odot n + z\odot h$", BLUE, 9.5, ha="left")
     label(ax, (5.45, 0.15), "keep: $z\\odot h$;  write: $(1-z)\\odot n$", GREY, 8.5, ha="left")
     return _save(fig, out, "gru_cell", fmt)
+
+
+def _gru(ax, faded=False):
+    """Draw the forward GRU step (PyTorch's convention); in grey when faded."""
+    k = (lambda c: FADED) if faded else (lambda c: c)
+    ink, txt = k(BLACK), (GREY if faded else BLACK)
+    top, lft, right = G_TOP, G_LEFT, G_RIGHT
+    xr, xz, xhn, xin, xzk, xmix = G_XR, G_XZ, G_XHN, G_XIN, G_XZH, G_XMIX
+    zy, ny, gy, bar_y, aff_y = G_ZY, G_NY, G_GY, G_BAR, G_AFF
+    # the state path
+    line(ax, [(lft, top), (xzk - R, top)], k(BLUE), lw=4, arrow=False)
+    line(ax, [(xzk + R, top), (xmix - R, top)], k(BLUE), lw=4, arrow=False)
+    line(ax, [(xmix + R, top), (right, top)], k(BLUE), lw=4)
+    node(ax, (xzk, top), "*", ec=k(BLUE), lw=2)
+    node(ax, (xmix, top), "+", ec=k(BLUE), lw=2)
+    label(ax, (lft - 0.12, top), r"$h$", k(BLUE), 12, ha="right")
+    label(ax, (lft - 0.12, top - 0.25), r"$(h_{t-1})$", k(BLUE), 9, ha="right")
+    label(ax, (right + 0.06, top), r"$h'$", k(BLUE), 12, ha="left")
+    label(ax, (right + 0.06, top - 0.25), r"$(h_t)$", k(BLUE), 9, ha="left")
+    # both inputs into the two affine maps
+    line(ax, [(lft + 0.25, top), (lft + 0.25, 0.32), (G_X0, 0.32)], ink)
+    line(ax, [(lft - 0.3, 0.08), (G_X0, 0.08)], ink)
+    label(ax, (lft - 0.42, 0.06), r"$x$", txt, 12, ha="right")
+    total = sum(G_WIDTHS)
+    box(ax, (G_X0 + total / 2, aff_y), total, 0.42,
+        r"$g_i = x\,W_{ih}^\top + b_{ih},\quad g_h = h\,W_{hh}^\top + b_{hh}$", fontsize=10, ec=ink, color=txt)
+    split_bar(ax, G_X0, bar_y, G_WIDTHS, [r"$g_{i,r}+g_{h,r}$", r"$g_{i,z}+g_{h,z}$", r"$g_{h,n}$", r"$g_{i,n}$"],
+              ec=ink, color=txt)
+    # the gates
+    for x in (xr, xz):
+        line(ax, [(x, bar_y + 0.15), (x, gy - 0.17)], ink)
+        box(ax, (x, gy), 0.36, 0.34, r"$\sigma$", ec=k(ORANGE), lw=2, color=txt)
+    # z: up and right to the mixing (drawn over r's path, which passes under it)
+    line(ax, [(xz, gy + 0.17), (xz, zy), (xzk, zy), (xzk, top - R)], k(ORANGE), halo=True, z=2.5)
+    label(ax, (xz + 0.07, gy + 0.33), r"$z$", txt, 11, ha="left")
+    line(ax, [(xzk, zy), (6.22, zy)], k(ORANGE))
+    box(ax, (6.47, zy), 0.5, 0.3, r"$1-z$", ec=k(ORANGE), fontsize=9.5, color=txt)
+    line(ax, [(6.72, zy), (xmix - R, zy)], k(ORANGE))
+    # r: up, right under z, into r * g_{h,n}
+    line(ax, [(xr, gy + 0.17), (xr, ny), (xhn - R, ny)], k(ORANGE), z=2)
+    label(ax, (xr - 0.07, gy + 0.35), r"$r$", txt, 11, ha="right")
+    line(ax, [(xhn, bar_y + 0.15), (xhn, ny - R)], ink)
+    node(ax, (xhn, ny), "*", ec=ink)
+    line(ax, [(xhn + R, ny), (xin - R, ny)], ink)
+    line(ax, [(xin, bar_y + 0.15), (xin, ny - R)], ink)
+    node(ax, (xin, ny), "+", ec=ink)
+    label(ax, ((xhn + xin) / 2, ny + 0.22), r"$r\odot g_{h,n}$", txt, 9)
+    line(ax, [(xin + R, ny), (G_XTANH - 0.3, ny)], ink)
+    box(ax, (G_XTANH, ny), 0.6, 0.34, r"$\tanh$", ec=k(GREEN), lw=2, color=txt)
+    # n: into (1 - z) * n, then up to the +
+    line(ax, [(G_XTANH + 0.3, ny), (xmix, ny), (xmix, zy - R)], k(GREEN))
+    label(ax, (6.45, ny - 0.15), r"$n$", txt, 11)
+    node(ax, (xmix, zy), "*", ec=ink)
+    line(ax, [(xmix, zy + R), (xmix, top - R)], ink)
+
+
+def gru_backward_streams(out: Path, fmt: str = "svg") -> Path:
+    """Where the gradient of h' flows through one GRU step, names only (before the exercise)."""
+    _style()
+    fig, ax = _figure(r"Backward through one GRU step: where $\bar h'$ flows (you derive the rest)",
+                      height=HEIGHT + 0.5)
+    _gru_backward(ax, formulas=False)
+    return _save(fig, out, "gru_backward_streams", fmt)
+
+
+def gru_backward(out: Path, fmt: str = "svg") -> Path:
+    """The same streams with every local gradient written out (after the exercise)."""
+    _style()
+    fig, ax = _figure(r"Backward through one GRU step: the direct path hands $h$ the gradient $\bar h'\odot z$",
+                      height=HEIGHT + 0.5)
+    _gru_backward(ax, formulas=True)
+    return _save(fig, out, "gru_backward", fmt)
+
+
+def _gru_backward(ax, formulas):
+    def say(written, blank):
+        return written if formulas else blank
+
+    _gru(ax, faded=True)
+    dh, dn = BLUE, VERMILLION
+    y = G_TOP + 0.2
+    # the direct path: h-bar' runs left along the top, through z * h, to h
+    line(ax, [(G_RIGHT, y), (G_LEFT, y)], dh, lw=2.4, ls="--", z=6)
+    label(ax, (G_RIGHT + 0.06, y + 0.05), r"$\bar h'$", dh, 12, ha="left")
+    label(ax, (G_LEFT - 0.1, y + 0.24), say(r"$\bar h$ += $\bar h'\odot z$  (direct path)",
+                                            r"$\bar h$ += ?  (direct path)"), dh, 10.5, ha="left")
+    # into the candidate: down through (1 - z) * n to the tanh, then to the + and the * of r
+    xm = G_XMIX + 0.18
+    line(ax, [(xm, y - 0.03), (xm, G_NY - 0.2), (G_XTANH + 0.1, G_NY - 0.2)], dn, lw=2.2, ls="--", z=6)
+    label(ax, (xm - 0.06, 1.3), say(r"$\bar n = \bar h'\odot(1-z)$", r"$\bar n = ?$"), dn, 9.5, ha="right")
+    line(ax, [(G_XTANH - 0.2, G_NY - 0.2), (G_XHN, G_NY - 0.2), (G_XHN, G_BAR + 0.16)], dn, lw=2, ls="--", z=6)
+    line(ax, [(G_XIN + 0.15, G_NY - 0.2), (G_XIN + 0.15, G_BAR + 0.16)], dn, lw=2, ls="--", z=6)
+    label(ax, (G_XIN + 0.22, 0.98), say(r"$\bar a_n = \bar n\odot(1-n^2)$", r"$\bar a_n = ?$"), dn, 9.5,
+          ha="left")
+    # to the reset gate: r-bar, then sigma'
+    line(ax, [(G_XHN - 0.15, G_NY - 0.2), (G_XR + 0.15, G_NY - 0.2), (G_XR + 0.15, G_GY + 0.19)], dn, lw=2,
+         ls="--", z=6)
+    label(ax, (G_XR - 0.95, 1.98), say(r"$\bar r = \bar a_n\odot g_{h,n}$" + "\n" + r"$\bar g_{h,n} = \bar a_n\odot r$",
+                                      r"$\bar r = ?$" + "\n" + r"$\bar g_{h,n} = ?$"), dn, 9.5, ha="left",
+          linespacing=1.4)
+    # to the update gate: z-bar from the mixing
+    line(ax, [(G_XZH + 0.15, y - 0.03), (G_XZH + 0.15, G_ZY + 0.15), (G_XZ - 0.1, G_ZY + 0.15),
+              (G_XZ - 0.1, G_GY + 0.19)], ORANGE, lw=2, ls="--", z=6)
+    label(ax, (G_XZ + 0.25, G_ZY + 0.32), say(r"$\bar z = \bar h'\odot(h-n)$", r"$\bar z = ?$"), ORANGE, 9.5,
+          ha="left")
+    for x in (G_XR, G_XZ):
+        line(ax, [(x + 0.12, G_GY - 0.18), (x + 0.12, G_BAR + 0.16)], dn, lw=1.8, ls="--", z=6)
+    label(ax, (G_X0, -0.2), say(r"$\bar g_i = [\,\bar a_r\mid\bar a_z\mid\bar a_n\,]$,  "
+                                r"$\bar g_h = [\,\bar a_r\mid\bar a_z\mid r\odot\bar a_n\,]$,  "
+                                r"$\bar a_r = \bar r\odot r(1-r)$",
+                                r"$\bar g_i$, $\bar g_h$: the block gradients, through $\sigma'$ and $\tanh'$"),
+          dn, 9, ha="left")
+    # out of the affine maps: to x, to h (the second route) and to the parameters
+    x_end = G_X0 + sum(G_WIDTHS)
+    line(ax, [(G_X0, G_AFF), (G_LEFT + 0.35, G_AFF)], dn, lw=2.2, ls="--", z=6)
+    label(ax, (0.02, 0.9), say(r"$\bar x = \bar g_i W_{ih}$" + "\n" + r"$\bar h$ += $\bar g_h W_{hh}$",
+                               r"$\bar x = ?$" + "\n" + r"$\bar h$ += ?"), dn, 9.5, ha="left",
+          linespacing=1.4)
+    line(ax, [(x_end, G_AFF), (x_end + 0.2, G_AFF)], dn, lw=2.2, ls="--", z=6)
+    label(ax, (x_end + 0.25, G_AFF), say(r"$\bar W_{ih} = \bar g_i^\top x,\ \bar W_{hh} = \bar g_h^\top h$",
+                                         r"$\bar W_{ih},\ \bar W_{hh},\ \bar b_{ih},\ \bar b_{hh}$ = ?"),
+          dn, 9.5, ha="left")
 
 
 # ---------------------------------------------------------------- lesson 03: tanh saturation
@@ -453,7 +536,8 @@ def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
 
 
 DIAGRAMS = {"03_bptt": [tanh_saturation], "04_lstm": [lstm_cell, lstm_backward_streams, lstm_backward],
-            "05_gru": [gru_cell], "06_training": [sliding_windows], "07_forecasting": [recursive_vs_direct]}
+            "05_gru": [gru_cell, gru_backward_streams, gru_backward], "06_training": [sliding_windows],
+            "07_forecasting": [recursive_vs_direct]}
 
 
 def render(out: Path | None = None, fmt: str = "svg") -> list[Path]:

@@ -11,7 +11,8 @@ from autograder.diagrams import DIAGRAMS, render
 
 FILES = {"03_bptt": ["tanh_saturation.svg"], "04_lstm": ["lstm_cell.svg", "lstm_backward_streams.svg",
                                                      "lstm_backward.svg"],
-         "05_gru": ["gru_cell.svg"], "06_training": ["sliding_windows.svg"],
+         "05_gru": ["gru_cell.svg", "gru_backward_streams.svg", "gru_backward.svg"],
+         "06_training": ["sliding_windows.svg"],
          "07_forecasting": ["recursive_vs_direct.svg"]}
 
 
