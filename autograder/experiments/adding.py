@@ -36,9 +36,7 @@ before the update, so it is an unbiased estimate of the test error.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
+from autograder.experiments.pool import worker_pool
 
 NAME = "adding"
 BUDGET = 1500
@@ -53,7 +51,6 @@ FORGET_BIAS = 1.0
 VAL_SIZE = 500
 STEPS, BATCH, RECORD_EVERY = 3000, 32, 10
 QUICK = {"Ts": (10, 20), "seeds": (0, 1), "steps": 100, "ablation_T": 20}
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def cells(quick=False):
@@ -102,29 +99,19 @@ def _cost(model, T):
 def run(quick=False, workers=None):
     """Yield the selection rows, then one result dict per reported run, cell by cell."""
     pairs, seeds, steps = cells(quick)
-    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
-    os.environ.update({var: "1" for var in _THREAD_VARS})  # inherited by the spawned workers
-    try:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=context) as pool:
-            # Phase 1, learning-rate selection; longest runs first, so that the workers finish together.
-            todo = jobs(quick)
-            order = sorted(range(len(todo)), key=lambda k: -_cost(*todo[k][:2]))
-            futures = {k: pool.submit(train_one, todo[k], "lr_selection") for k in order}
-            chosen = {}
-            for model, T in pairs:
-                rows = [futures[k].result() for k in range(len(todo)) if todo[k][:2] == (model, T)]
-                chosen[model, T] = _select(rows)
-                yield from rows
-            # Phase 2: the reported seeds at the chosen learning rate.
-            todo = [(model, T, seed, steps, chosen[model, T]) for model, T in pairs for seed in seeds]
-            order = sorted(range(len(todo)), key=lambda k: -_cost(*todo[k][:2]))
-            futures = {k: pool.submit(train_one, todo[k]) for k in order}
-            for k in range(len(todo)):
-                yield futures[k].result()
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
+    with worker_pool(workers) as pool:
+        # Phase 1, learning-rate selection; longest runs first, so that the workers finish together.
+        todo = jobs(quick)
+        order = sorted(range(len(todo)), key=lambda k: -_cost(*todo[k][:2]))
+        futures = {k: pool.submit(train_one, todo[k], "lr_selection") for k in order}
+        chosen = {}
+        for model, T in pairs:
+            rows = [futures[k].result() for k in range(len(todo)) if todo[k][:2] == (model, T)]
+            chosen[model, T] = _select(rows)
+            yield from rows
+        # Phase 2: the reported seeds at the chosen learning rate.
+        todo = [(model, T, seed, steps, chosen[model, T]) for model, T in pairs for seed in seeds]
+        order = sorted(range(len(todo)), key=lambda k: -_cost(*todo[k][:2]))
+        futures = {k: pool.submit(train_one, todo[k]) for k in order}
+        for k in range(len(todo)):
+            yield futures[k].result()

@@ -28,11 +28,10 @@ cells). Runs go to worker processes with one BLAS thread each.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from autograder.experiments.pool import worker_pool
 
 NAME = "char_lm"
 BUDGET = 115_000  # an LSTM with H = 128 and V = 75: 4·128·(75+128+2) + 75·129 = 114,635
@@ -46,7 +45,6 @@ FORGET_BIAS = 1.0
 WEIGHTS = Path(__file__).resolve().parents[2] / "solutions" / "09_char_lm" / "char_lm_lstm.npz"
 QUICK = {"budget": 3_000, "epochs": 1, "train_chars": 20_000, "eval_chars": 2_000, "seeds": (0,),
          "lrs": (3e-3, 1e-2)}
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _data(quick):
@@ -191,32 +189,22 @@ def run(quick=False, workers=None, weights=None):
     path; the quick run saves only when it is given)."""
     seeds, lrs = (QUICK["seeds"], QUICK["lrs"]) if quick else (SEEDS, LR_GRID)
     weights = weights if (weights or quick) else WEIGHTS
-    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
-    os.environ.update({var: "1" for var in _THREAD_VARS})  # inherited by the spawned workers
-    try:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=context) as pool:
-            selection = {(m, lr): pool.submit(train_one, (m, SELECTION_SEED, lr, "lr_selection", quick))
-                         for m in MODELS for lr in lrs}
-            yield from baselines(quick)  # computed while the workers train
-            reported = {}
-            for m in MODELS:  # as soon as one model's learning rate is chosen, its seeds start
-                rows = [selection[m, lr].result()[0] for lr in lrs]
-                chosen = min(rows, key=lambda r: r["val_bpc"])["lr"]
-                reported[m] = [pool.submit(train_one, (m, seed, chosen, "test", quick)) for seed in seeds]
-                yield from rows
-            best = None
-            for m in MODELS:
-                for future in reported[m]:
-                    row, params = future.result()
-                    if m == "lstm" and (best is None or row["val_bpc"] < best[0]["val_bpc"]):
-                        best = (row, params)
-                    yield row
-            if weights and best is not None:
-                save_weights(best[1], best[0], weights)
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
+    with worker_pool(workers) as pool:
+        selection = {(m, lr): pool.submit(train_one, (m, SELECTION_SEED, lr, "lr_selection", quick))
+                     for m in MODELS for lr in lrs}
+        yield from baselines(quick)  # computed while the workers train
+        reported = {}
+        for m in MODELS:  # as soon as one model's learning rate is chosen, its seeds start
+            rows = [selection[m, lr].result()[0] for lr in lrs]
+            chosen = min(rows, key=lambda r: r["val_bpc"])["lr"]
+            reported[m] = [pool.submit(train_one, (m, seed, chosen, "test", quick)) for seed in seeds]
+            yield from rows
+        best = None
+        for m in MODELS:
+            for future in reported[m]:
+                row, params = future.result()
+                if m == "lstm" and (best is None or row["val_bpc"] < best[0]["val_bpc"]):
+                    best = (row, params)
+                yield row
+        if weights and best is not None:
+            save_weights(best[1], best[0], weights)

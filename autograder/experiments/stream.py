@@ -24,9 +24,7 @@ test_mse (the mean over the test segments), test_mse_per_segment, cell_per_segme
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
+from autograder.experiments.pool import worker_pool
 
 NAME = "stream"
 BUDGET = 1500
@@ -37,7 +35,6 @@ SEEDS = (0, 1, 2, 3, 4)
 SEGMENTS, BATCH, LR, FORGET_BIAS, RECORD_EVERY = 3000, 32, 1e-2, 1.0, 20
 TEST_STREAMS, TEST_SEGMENTS = 200, 40
 QUICK = {"Ts": (10,), "seeds": (0,), "segments": 60, "test_segments": 5}
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def jobs(quick=False):
@@ -83,17 +80,7 @@ def run(quick=False, workers=None):
     todo = jobs(quick)
     # Longest runs first, so that the workers finish together; results are yielded in `todo` order.
     order = sorted(range(len(todo)), key=lambda k: -todo[k][2] * (1 if todo[k][1] == "lstm_no_forget" else 1.7))
-    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
-    os.environ.update({var: "1" for var in _THREAD_VARS})  # inherited by the spawned workers
-    try:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=context) as pool:
-            futures = {k: pool.submit(train_one, todo[k]) for k in order}
-            for k in range(len(todo)):
-                yield futures[k].result()
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
+    with worker_pool(workers) as pool:
+        futures = {k: pool.submit(train_one, todo[k]) for k in order}
+        for k in range(len(todo)):
+            yield futures[k].result()
