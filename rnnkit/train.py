@@ -136,6 +136,25 @@ def _readout(tools, h_last, p, Y):
     return loss, dh, dw, dc
 
 
+def _init_with_readout(model, D, H, rng, forget_bias):
+    """:func:`init_params` plus a one-output readout w_out (H,) ~ U(-1/√H, 1/√H) and c_out = 0."""
+    p = init_params(model, D, H, rng, forget_bias)
+    p["w_out"] = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), size=H)
+    p["c_out"] = np.array(0.0)
+    return p
+
+
+def _last_state_grads(layer, tools, p, hs, cache, Y):
+    """The readout's MSE on the last hidden state, and the gradients of every parameter (a dict like p),
+    backpropagated from that state through the sequence whose states and cache are ``hs``, ``cache``."""
+    loss, dh_last, dw, dc = _readout(tools, hs[:, -1], p, Y)
+    dhs = np.zeros_like(hs)
+    dhs[:, -1] = dh_last
+    grads = layer.grads(dhs, cache)
+    grads["w_out"], grads["c_out"] = dw, dc
+    return loss, grads
+
+
 # ------------------------------------------------------------------------------ adding problem
 
 def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0, seed=0, forget_bias=0.0,
@@ -151,20 +170,14 @@ def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.
     (generator seeded 20_000 + T; the test set's is seeded 10_000 + T), for choosing settings.
     """
     rng = np.random.default_rng(seed)
-    p = init_params(layer.name, 2, H, rng, forget_bias)
-    p["w_out"] = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), size=H)
-    p["c_out"] = np.array(0.0)
+    p = _init_with_readout(layer.name, 2, H, rng, forget_bias)
     state, losses, start = {}, [], time.perf_counter()
     for step in _progress(range(steps), progress, f"{layer.name}, T={T}"):
         x, y = adding_problem(batch, T, rng)
         hs, cache = layer.run(x, _core(p))
-        loss, dh_last, dw, dc = _readout(tools, hs[:, -1], p, y)
+        loss, grads = _last_state_grads(layer, tools, p, hs, cache, y)
         if step % record_every == 0:
             losses.append(float(loss))
-        dhs = np.zeros_like(hs)
-        dhs[:, -1] = dh_last
-        grads = layer.grads(dhs, cache)
-        grads["w_out"], grads["c_out"] = dw, dc
         grads, _ = tools.clip_grad_norm(grads, clip)
         p, state = tools.adam_step(p, grads, state, lr=lr)
     seconds = time.perf_counter() - start
@@ -220,22 +233,15 @@ def train_stream(layer, tools, T=25, H=16, segments=2000, batch=32, lr=1e-2, cli
     each segment's end, LSTMs only; else an empty list), params, seconds, weights.
     """
     rng = np.random.default_rng(seed)
-    D = 3 if boundary else 2
-    p = init_params(layer.name, D, H, rng, forget_bias)
-    p["w_out"] = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), size=H)
-    p["c_out"] = np.array(0.0)
+    p = _init_with_readout(layer.name, 3 if boundary else 2, H, rng, forget_bias)
     h, c = np.zeros((batch, H)), (np.zeros((batch, H)) if layer.cell else None)
     state, losses, start = {}, [], time.perf_counter()
     for step in _progress(range(segments), progress, f"{layer.name} stream, T={T}"):
         x, y = adding_stream(batch, T, 1, rng, boundary)
         hs, cache = layer.run(x, _core(p), h0=h, c0=c)
-        loss, dh_last, dw, dc = _readout(tools, hs[:, -1], p, y[:, 0])
+        loss, grads = _last_state_grads(layer, tools, p, hs, cache, y[:, 0])
         if step % record_every == 0:
             losses.append(float(loss))
-        dhs = np.zeros_like(hs)
-        dhs[:, -1] = dh_last
-        grads = layer.grads(dhs, cache)
-        grads["w_out"], grads["c_out"] = dw, dc
         grads, _ = tools.clip_grad_norm(grads, clip)
         p, state = tools.adam_step(p, grads, state, lr=lr)
         h, c = hs[:, -1], (_final_cell(layer, cache) if layer.cell else None)
@@ -322,11 +328,7 @@ def mse(layer, p, X, Y):
 def loss_and_grads(layer, tools, p, X, Y, truncate=None):
     """MSE over all outputs and its gradients (a dict like p) on one mini-batch."""
     hs, cache = hidden_states(layer, X, p, truncate)
-    loss, dh_last, dw, dc = _readout(tools, hs[:, -1], p, Y)
-    dhs = np.zeros_like(hs)
-    dhs[:, -1] = dh_last
-    grads = layer.grads(dhs, cache)
-    grads["w_out"], grads["c_out"] = dw, dc
+    loss, grads = _last_state_grads(layer, tools, p, hs, cache, Y)
     return float(loss), grads
 
 
