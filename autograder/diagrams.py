@@ -189,29 +189,28 @@ def lstm_cell(out: Path, fmt: str = "svg") -> Path:
     return _save(fig, out, "lstm_cell", fmt)
 
 
-def lstm_backward(out: Path, fmt: str = "svg") -> Path:
-    """The two backward streams with every local gradient written out (shown after the exercise)."""
+def _backward_picture(out, fmt, stem, title, draw, formulas):
+    """A backward pass drawn over a faded cell by ``draw(ax, say)``. ``say(written, blank)`` gives the
+    formula, or with ``formulas`` False the blank: names only, where each gradient flows but not what it
+    equals (the picture shown before the exercise; the one with formulas follows the graded cell)."""
     _style()
-    fig, ax = _figure(r"Backward through one LSTM step: along the cell, $\bar c$ is only multiplied by $f_t$",
-                      height=HEIGHT + 0.5)
-    _lstm_backward(ax, formulas=True)
-    return _save(fig, out, "lstm_backward", fmt)
+    fig, ax = _figure(title, height=HEIGHT + 0.5)
+    draw(ax, lambda written, blank: written if formulas else blank)
+    return _save(fig, out, stem, fmt)
+
+
+def lstm_backward(out: Path, fmt: str = "svg") -> Path:
+    return _backward_picture(out, fmt, "lstm_backward", r"Backward through one LSTM step: along the cell, "
+                             r"$\bar c$ is only multiplied by $f_t$", _lstm_backward, formulas=True)
 
 
 def lstm_backward_streams(out: Path, fmt: str = "svg") -> Path:
-    """The same streams with names only: where each gradient flows, not what it equals (before the exercise)."""
-    _style()
-    fig, ax = _figure(r"Backward through one LSTM step: which way $\bar c$ and $\bar h$ flow (you derive the rest)",
-                      height=HEIGHT + 0.5)
-    _lstm_backward(ax, formulas=False)
-    return _save(fig, out, "lstm_backward_streams", fmt)
+    return _backward_picture(out, fmt, "lstm_backward_streams", r"Backward through one LSTM step: which way "
+                             r"$\bar c$ and $\bar h$ flow (you derive the rest)", _lstm_backward, formulas=False)
 
 
-def _lstm_backward(ax, formulas):
-    """Draw the backward streams over a faded cell; ``formulas`` False leaves each gradient's value as '?'."""
-    def say(written, blank):
-        return written if formulas else blank
-
+def _lstm_backward(ax, say):
+    """The two streams, dc along the cell and dh through the gates, over a faded LSTM cell."""
     _lstm(ax, faded=True)
     dc, dh = BLUE, VERMILLION
     # the dc stream, right to left just above the cell path: joined by what comes through h_t, times f_t
@@ -337,27 +336,17 @@ def _gru(ax, faded=False):
 
 
 def gru_backward_streams(out: Path, fmt: str = "svg") -> Path:
-    """Where the gradient of h' flows through one GRU step, names only (before the exercise)."""
-    _style()
-    fig, ax = _figure(r"Backward through one GRU step: where $\bar h'$ flows (you derive the rest)",
-                      height=HEIGHT + 0.5)
-    _gru_backward(ax, formulas=False)
-    return _save(fig, out, "gru_backward_streams", fmt)
+    return _backward_picture(out, fmt, "gru_backward_streams", r"Backward through one GRU step: where "
+                             r"$\bar h'$ flows (you derive the rest)", _gru_backward, formulas=False)
 
 
 def gru_backward(out: Path, fmt: str = "svg") -> Path:
-    """The same streams with every local gradient written out (after the exercise)."""
-    _style()
-    fig, ax = _figure(r"Backward through one GRU step: the direct path hands $h$ the gradient $\bar h'\odot z$",
-                      height=HEIGHT + 0.5)
-    _gru_backward(ax, formulas=True)
-    return _save(fig, out, "gru_backward", fmt)
+    return _backward_picture(out, fmt, "gru_backward", r"Backward through one GRU step: the direct path "
+                             r"hands $h$ the gradient $\bar h'\odot z$", _gru_backward, formulas=True)
 
 
-def _gru_backward(ax, formulas):
-    def say(written, blank):
-        return written if formulas else blank
-
+def _gru_backward(ax, say):
+    """The gradient of h' through one GRU step, over a faded GRU cell."""
     _gru(ax, faded=True)
     dh, dn = BLUE, VERMILLION
     y = G_TOP + 0.2
