@@ -1,11 +1,13 @@
 """What the browser tests share: the system Chromium (driven by Playwright, which downloads no
-browser of its own), a free localhost port, and where screenshots go."""
+browser of its own), a free localhost port, stopping a server, and where screenshots go."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_group(proc: subprocess.Popen, term_wait: float = 15, kill_wait: float = 10) -> None:
+    """SIGTERM, then SIGKILL, the process group that ``start_new_session`` gave a server, nothing else."""
+    for sig, wait in ((signal.SIGTERM, term_wait), (signal.SIGKILL, kill_wait)):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass

@@ -1,4 +1,4 @@
-"""Centred finite differences, shared by the tests of the reference implementations."""
+"""Centred finite differences and the relative error, shared by the tests of the reference implementations."""
 
 import numpy as np
 
@@ -15,3 +15,10 @@ def numeric_grad(f, x, eps=1e-6):
         x[idx] = old
         grad[idx] = (plus - minus) / (2 * eps)
     return grad
+
+
+def rel_error(a, b):
+    """max|a - b| / max(1e-8, max(|a| + |b|)), as rnnkit.checks, but the shapes must agree exactly."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, WAIT_S, chromium_or_skip, free_port
+from tests.browser import ARTIFACTS, WAIT_S, chromium_or_skip, free_port, stop_group
 from tests.nbgrader_course import (
     COURSE_ID,
     answer_cells,
@@ -96,14 +95,7 @@ def server(course, tmp_path):
             time.sleep(0.5)
         yield url
     finally:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-            if proc.poll() is not None:
-                break
-            try:
-                os.killpg(proc.pid, sig)  # the group start_new_session gave the server, nothing else
-                proc.wait(timeout=wait)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+        stop_group(proc, term_wait=10)
         log.close()
 
 

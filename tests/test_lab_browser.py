@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.browser import ARTIFACTS, WAIT_S, chromium_or_skip, free_port
+from tests.browser import ARTIFACTS, WAIT_S, chromium_or_skip, free_port, stop_group
 
 pytestmark = pytest.mark.instructor
 
@@ -64,14 +64,7 @@ def solution_text(lesson_id: str, grade_id: str) -> str:
 
 def stop(proc: subprocess.Popen, runtime: Path) -> None:
     """Stop the server (its process group) and any kernel it left (kernels get sessions of their own)."""
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)  # the group start_new_session gave the server, nothing else
-            proc.wait(timeout=wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
+    stop_group(proc)
     for pid in ours(runtime):
         try:
             os.kill(pid, signal.SIGKILL)

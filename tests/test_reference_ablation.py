@@ -27,7 +27,7 @@ from autograder.reference.ablation import (
 )
 from autograder.reference.lstm import lstm_backward, lstm_forward
 from autograder.reference.readout import gated_param_count
-from tests.gradcheck import numeric_grad
+from tests.gradcheck import numeric_grad, rel_error
 
 KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 VARIANTS = {
@@ -37,11 +37,6 @@ VARIANTS = {
                        lstm_no_output_forward, lstm_no_output_backward),
 }
 
-
-def rel_error(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
 
 
 def params(rng, D, H, G=3, scale=0.7):

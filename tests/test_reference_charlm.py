@@ -34,17 +34,11 @@ from autograder.reference.charlm import (
 )
 from autograder.reference.lstm import lstm_backward, lstm_forward
 from rnnkit.text import TEXTS, bptt_batches, build_vocab, decode, encode, load_text, one_hot, split_ids
-from tests.gradcheck import numeric_grad
+from tests.gradcheck import numeric_grad, rel_error
 
 FD_TOL = 1e-7
 TORCH_TOL = 1e-8
 
-
-def rel_error(a, b):
-    """max|a - b| / max(1e-8, max(|a| + |b|))."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
 
 
 @pytest.fixture(scope="module")

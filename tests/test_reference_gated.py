@@ -21,7 +21,7 @@ from autograder.reference.lstm import (
     lstm_step_backward,
     lstm_step_forward,
 )
-from tests.gradcheck import numeric_grad  # noqa: E402
+from tests.gradcheck import numeric_grad, rel_error
 
 PARAM_KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 FD_TOL = 1e-7
@@ -32,12 +32,6 @@ TORCH_TOL = 1e-10
 # helpers
 # --------------------------------------------------------------------------
 
-
-def rel_error(a, b):
-    """max|a - b| / max(1e-8, max(|a| + |b|))."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
 
 
 def make_params(rng, D, H, n_gates, scale=0.5):
