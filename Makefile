@@ -12,9 +12,16 @@ export MKL_NUM_THREADS := 1
 .PHONY: setup check test test-instructor build build-check execute release lab bench lock clean
 
 # requirements.lock pins every package to the versions the stored outputs were made with (`make lock`).
+# PYTHON: the interpreter the environment is built on. Students' accounts (nbgrader's exchange) can use
+# it only if they can run that interpreter: `make setup PYTHON=/usr/bin/python3` (Debian/Ubuntu's, with
+# python3-venv), not one under /root (pyenv). The note below says when other accounts cannot run it.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,postgres]"
+	@$(BIN)/python -c 'import os, sys; from pathlib import Path; p = Path(os.path.realpath(sys.executable)); \
+	  closed = [q for q in (p, *p.parents) if not os.stat(q).st_mode & 0o001]; \
+	  closed and print(f"note: other accounts cannot run {p} ({closed[-1]} is closed to them): students cannot " \
+	  "use this environment; build theirs with make setup PYTHON=/usr/bin/python3 VENV=<a folder they can read>")'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -64,7 +71,7 @@ LOCK_UPGRADE ?= --upgrade
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_UPGRADE) --python-version $(LOCK_PYTHON) \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres $(LOCK_UPGRADE) --python-version $(LOCK_PYTHON) \
 	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" --quiet -o requirements.lock
 
 clean:
