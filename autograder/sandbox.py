@@ -74,20 +74,20 @@ def _student_package_dirs() -> list[Path]:
 
 
 def copy_regular_tree(src: Path, dest: Path, budget=MAX_COPY_BYTES, depth=8):
-    """Copy regular files and folders only (no symlink, FIFO or device), at most ``budget`` bytes."""
-    dest.mkdir(parents=True, exist_ok=True)
-    if depth < 0:
-        return budget
-    for entry in sorted(os.scandir(src), key=lambda e: e.name):
-        st = entry.stat(follow_symlinks=False)
-        if stat.S_ISDIR(st.st_mode):
-            if Path(entry.path).resolve() in Path(dest).resolve().parents or entry.name.startswith("sandbox-"):
-                continue  # never copy the scratch folder into itself
-            budget = copy_regular_tree(Path(entry.path), dest / entry.name, budget, depth - 1)
-        elif stat.S_ISREG(st.st_mode) and st.st_size <= budget:
-            shutil.copyfile(entry.path, dest / entry.name, follow_symlinks=False)
-            budget -= st.st_size
-    return budget
+    """Copy regular files and folders only, as :func:`autograder.intake.copy_submission` does: never
+    through a link, never a FIFO, device or socket (each name opened with O_NOFOLLOW|O_NONBLOCK and
+    checked with fstat), at most ``budget`` bytes. Returns the :class:`~autograder.intake.Intake`."""
+    from autograder.intake import copy_submission
+
+    dest_resolved = Path(dest).resolve()
+
+    def skip(rel, is_dir):  # never copy the scratch folder into itself
+        if not is_dir:
+            return False
+        return rel.rsplit("/", 1)[-1].startswith("sandbox-") or \
+            (Path(src) / rel).resolve() in [dest_resolved, *dest_resolved.parents]
+
+    return copy_submission(src, dest, skip=skip, max_bytes=budget, max_depth=depth)
 
 
 class Sandbox:
@@ -98,7 +98,10 @@ class Sandbox:
         self.lesson = lesson  # the lesson being graded: the student package is filtered for it
         self._package = None  # a folder holding that filtered copy
         self.bwrap = bwrap_path()
-        self.groups = []  # pids cgroups made for this sandbox's processes, removed by close()
+        self.groups = []  # cgroups (pids, memory) of this sandbox's processes, removed by close()
+        self.total_memory_bytes = 4 * 1024**3  # every process of the submission and its in-memory folders
+        self.memory_limited = False  # whether a memory cgroup holds the submission (root, cgroups writable)
+        self.refused = []  # what the last scratch() did not copy: (relative path, why)
         if not self.bwrap:
             raise SandboxUnavailable(f"no sandbox for students' code: {INSTALL_HINT}")
 
@@ -109,7 +112,8 @@ class Sandbox:
         root = Path(tempfile.mkdtemp(prefix="sandbox-"))
         (root / "ipc").mkdir()
         if submission is not None and Path(submission).is_dir():
-            copy_regular_tree(Path(submission), root / "work")
+            taken = copy_regular_tree(Path(submission), root / "work")
+            self.refused = taken.refused
         else:
             (root / "work").mkdir()
         return root
@@ -133,7 +137,33 @@ class Sandbox:
             release.copy_package(shipped, modules, self._package)
             for path in [self._package, *self._package.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
-        return [(self._package / release.PACKAGE, dirs[0])]
+        # The filtered copy appears wherever a student package could be imported from inside:
+        # where the grader found it and every other install the sandbox can see (a second copy in
+        # site-packages, a folder on the grader's PYTHONPATH inside a mounted tree).
+        return [(self._package / release.PACKAGE, target) for target in self._package_targets(dirs[0])]
+
+    def _package_targets(self, found: Path) -> list[Path]:
+        """``found`` and every other ``rnnkit`` folder under the trees mounted into the sandbox."""
+        targets = [found]
+        visible = [Path("/usr"), *self._ro_paths()]
+        seen = {found}
+        entries = [Path(p or ".").resolve() for p in [*sys.path, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+                   if p and not p.endswith((".zip", "__path_hook__"))]
+        for top in visible:
+            entries += list(top.glob("lib*/python3*/*-packages")) + list(top.glob("local/lib*/python3*/*-packages"))
+            entries += list(top.glob("lib/python3/dist-packages")) + list(top.glob("lib*/python3.*"))
+        for entry in entries:
+            candidate = entry / "rnnkit"
+            try:
+                real = candidate.resolve()
+            except OSError:
+                continue
+            if real in seen or not candidate.is_dir():
+                continue
+            if any(real == v or v in real.parents for v in visible):
+                seen.add(real)
+                targets.append(real)
+        return targets
 
     def _ro_paths(self) -> list[Path]:
         paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent}
@@ -164,7 +194,7 @@ class Sandbox:
         for source, target in self._student_package():
             cmd += ["--ro-bind", str(source), str(target)]
         cmd += ["--ro-bind", str(root / "work"), SUBMISSION, "--bind", str(root / "ipc"), str(root / "ipc"),
-                "--remount-ro", "/", "--chdir", "/home/student", "--clearenv"]
+                "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", "/home/student", "--clearenv"]
         environment = {
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": "/home/student", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -184,9 +214,13 @@ class Sandbox:
         """A ``preexec_fn`` for the bwrap process: resource limits every sandboxed process inherits."""
         if os.geteuid() == 0 and not self.groups:
             cleanup_cgroups()  # empty groups an interrupted run left behind
-        cgroup = _pids_cgroup(self.max_procs) if os.geteuid() == 0 else None
-        if cgroup is not None:
-            self.groups.append(cgroup)
+            # one set of groups for the whole submission: its kernel, its workers, their in-memory folders
+            for group in (_pids_cgroup(self.max_procs), _memory_cgroup(self.total_memory_bytes)):
+                if group is not None:
+                    self.groups.append(group)
+            self.memory_limited = any(g.name.startswith("autograder-mem-") or (g / "memory.max").exists()
+                                      for g in self.groups)
+        groups = list(self.groups)
 
         def apply():
             resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
@@ -195,7 +229,7 @@ class Sandbox:
             resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
             if os.geteuid() != 0:
                 resource.setrlimit(resource.RLIMIT_NPROC, (self.max_procs, self.max_procs))
-            if cgroup is not None:
+            for cgroup in groups:
                 try:
                     (cgroup / "cgroup.procs").write_text(str(os.getpid()))
                 except OSError:
@@ -243,10 +277,56 @@ def _pids_cgroup(max_procs) -> Path | None:
         try:
             group.mkdir()
             (group / "pids.max").write_text(str(max_procs))
-            return group
         except OSError:
             return None
+        if base.name == "cgroup":  # cgroup v2: the same group limits memory, where the controller is on
+            try:
+                (group / "memory.max").write_text(str(_memory_limit_v2_bytes))
+                (group / "memory.swap.max").write_text("0")
+            except OSError:
+                pass
+        return group
     return None
+
+
+_memory_limit_v2_bytes = 4 * 1024**3
+
+
+def _own_cgroup(controller) -> str:
+    """This process's cgroup (v1) for ``controller``, e.g. ``/`` or ``/machine/abc``."""
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, names, path = line.split(":", 2)
+            if controller in names.split(","):
+                return path
+    except (OSError, ValueError):
+        pass
+    return "/"
+
+
+def _memory_cgroup(limit) -> Path | None:
+    """A fresh memory cgroup (v1) under this process's own, limited to ``limit`` bytes of memory and
+    swap together (tmpfs pages written inside count); on cgroup v2 the pids group carries the limit."""
+    global _memory_limit_v2_bytes
+    _memory_limit_v2_bytes = limit
+    mount = Path("/sys/fs/cgroup/memory")
+    if not (mount / "cgroup.procs").exists():
+        return None
+    base = mount / _own_cgroup("memory").lstrip("/")
+    if not os.access(base, os.W_OK):
+        return None
+    group = base / f"autograder-mem-{uuid.uuid4().hex[:12]}"
+    try:
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(limit))
+    except OSError:
+        _remove_cgroup(group)
+        return None
+    try:
+        (group / "memory.memsw.limit_in_bytes").write_text(str(limit))
+    except OSError:
+        pass  # no swap accounting: the limit holds for memory alone
+    return group
 
 
 def remove_scratch(root: Path):
@@ -258,7 +338,8 @@ def cleanup_cgroups(min_age=120.0):
     killed sandboxes; a younger one may belong to a sandbox another grading process is starting)."""
     import time
 
-    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+    memory = Path("/sys/fs/cgroup/memory") / _own_cgroup("memory").lstrip("/")
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"), memory):
         for group in base.glob("autograder-*"):
             try:
                 if time.time() - group.stat().st_mtime > min_age:

@@ -11,16 +11,25 @@ code or fake a comparison. Values that are not plain data stay on the side that 
   worker asks the grader to evaluate it on plain data and waits for the answer.
 
 Frame: 8-byte big-endian length of the JSON header, the header, 8-byte length of the npz, the npz.
+
+The reader trusts nothing it is sent (the worker runs a learner's code): one message is at most
+:data:`MAX_MESSAGE` bytes on the wire, the archive must be stored uncompressed, and every array's
+size, as its ``.npy`` header declares it, must match the bytes actually there before anything is
+allocated for it, so a compression bomb, an oversized frame or an array header that claims terabytes
+is a :class:`WireError` (for the grader: the worker is gone), never an allocation in the grader.
 """
 
 import io
 import json
 import os
 import struct
+import zipfile
 
 import numpy as np
 
-MAX_FRAME = 256 * 1024 * 1024  # bytes in one message: more is a protocol error
+MAX_MESSAGE = 256 * 1024 * 1024  # bytes of one message (header and arrays together): more is a protocol error
+MAX_FRAME = MAX_MESSAGE  # (kept for readers of the old name)
+MAX_ARRAYS = 100_000  # arrays in one message
 
 
 class WireError(Exception):
@@ -92,10 +101,79 @@ def pack(message, on_other):
     return struct.pack(">Q", len(header)) + header + struct.pack(">Q", len(body)) + body
 
 
+def _array(raw: bytes, name: str):
+    """One ``.npy`` member, its declared size checked against its bytes before it is used."""
+    stream = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise WireError(f"{name}: unknown array format {version}")
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise WireError(f"{name}: not an array ({exc})") from None
+    if dtype.hasobject or dtype.kind not in "biufc":
+        raise WireError(f"{name}: an array of {dtype} is not plain data")
+    count = 1
+    for n in shape:
+        if not isinstance(n, int) or n < 0:
+            raise WireError(f"{name}: a bad shape {shape}")
+        count *= n
+    data = raw[stream.tell():]
+    if count * dtype.itemsize != len(data):
+        raise WireError(f"{name}: its header declares {count * dtype.itemsize} bytes, {len(data)} were sent")
+    flat = np.frombuffer(data, dtype=dtype, count=count).copy()
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def load_arrays(body: bytes, limit=MAX_MESSAGE) -> list:
+    """The arrays of an ``.npz`` body: stored (never compressed) members, ``limit`` bytes in all."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(body))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise WireError(f"not an array archive ({exc})") from None
+    if len(members) > MAX_ARRAYS:
+        raise WireError(f"{len(members)} arrays in one message")
+    total, arrays = 0, {}
+    for info in members:
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise WireError(f"{info.filename}: a compressed array (only stored arrays are read)")
+        total += info.file_size
+        if info.file_size != info.compress_size or total > min(limit, len(body)):
+            raise WireError(f"the arrays of one message declare more than {min(limit, len(body))} bytes")
+        try:
+            with archive.open(info) as fh:
+                raw = fh.read(info.file_size + 1)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+            raise WireError(f"{info.filename}: unreadable ({exc})") from None
+        if len(raw) != info.file_size:
+            raise WireError(f"{info.filename}: its size does not match")
+        arrays[info.filename] = _array(raw, info.filename)
+    try:
+        return [arrays[f"arr_{k}.npy"] for k in range(len(arrays))]
+    except KeyError as exc:
+        raise WireError(f"an array is missing from the message: {exc}") from None
+
+
 def unpack(header, body, on_other):
-    with np.load(io.BytesIO(body), allow_pickle=False) as archive:
-        arrays = [archive[f"arr_{k}"] for k in range(len(archive.files))]
-    return decode(json.loads(header), arrays, on_other)
+    if len(header) + len(body) > MAX_MESSAGE:
+        raise WireError(f"a message of {len(header) + len(body)} bytes is over the limit")
+    arrays = load_arrays(body)
+    try:
+        skeleton = json.loads(header)
+        if not isinstance(skeleton, dict):
+            raise WireError("a message that is not a mapping")
+        message = decode(skeleton, arrays, on_other)
+    except RecursionError:
+        raise WireError("a message nested too deep") from None
+    except (TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise WireError(f"a malformed message ({exc})") from None
+    if not isinstance(message, dict):
+        raise WireError("a message that is not a mapping")
+    return message
 
 
 def write_frame(fd, data):
@@ -106,7 +184,7 @@ def write_frame(fd, data):
 
 def read_exact(fd, n, wait=None):
     """``n`` bytes from ``fd``; ``wait(fd)`` blocks until readable or raises (the grader's timeout)."""
-    if n > MAX_FRAME:
+    if n > MAX_MESSAGE:
         raise WireError(f"a message of {n} bytes is over the limit")
     chunks, left = [], n
     while left:
@@ -120,8 +198,13 @@ def read_exact(fd, n, wait=None):
     return b"".join(chunks)
 
 
-def read_frame(fd, wait=None):
+def read_frame(fd, wait=None, limit=MAX_MESSAGE):
+    """One frame's header and body, ``limit`` bytes at most for both together (checked before reading)."""
     (n,) = struct.unpack(">Q", read_exact(fd, 8, wait))
+    if n > limit:
+        raise WireError(f"a message of more than {limit} bytes is over the limit")
     header = read_exact(fd, n, wait)
     (m,) = struct.unpack(">Q", read_exact(fd, 8, wait))
+    if n + m > limit:
+        raise WireError(f"a message of {n + m} bytes is over the limit")
     return header, read_exact(fd, m, wait)

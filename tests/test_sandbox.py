@@ -1,5 +1,6 @@
 """The sandbox and the plain-data wire on their own: what a student's process can see and do."""
 
+import io
 import os
 import subprocess
 import sys
@@ -133,3 +134,113 @@ def test_the_sandbox_shows_the_student_package_as_the_graded_lessons_release(les
             assert (package / name).exists(), f"grading {lesson}, the sandbox lacks {name}"
     finally:
         sandbox.close()
+
+
+# A learner's function that, instead of returning, writes a hostile frame on the worker's channel.
+HOSTILE_FRAME = r'''
+import io, json, os, struct, zipfile, zlib
+import numpy as np
+
+def _frame(body, header=None):
+    header = json.dumps(header or {"op": "result", "value": {"__nd__": 0, "scalar": False}}).encode()
+    return struct.pack(">Q", len(header)) + header + struct.pack(">Q", len(body)) + body
+
+def _npy(shape, data):
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return out.getvalue() + data
+
+def attack(kind):
+    if kind == "bomb":  # 300 MiB of zeros deflated to a few hundred kB
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            with archive.open("arr_0.npy", "w", force_zip64=True) as member:
+                member.write(_npy((300 * 2**17,), b""))
+                zero = bytes(2**20)
+                for _ in range(300):
+                    member.write(zero)
+        frame = _frame(buffer.getvalue())
+    elif kind == "claims":  # an array header that claims 8 TB, with 8 bytes behind it
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("arr_0.npy", _npy((10**12,), bytes(8)))
+        frame = _frame(buffer.getvalue())
+    elif kind == "oversized":  # a frame that announces 4 EiB
+        frame = struct.pack(">Q", 2**62)
+    else:  # a header nested deeper than any parser's recursion
+        buffer = io.BytesIO()
+        zipfile.ZipFile(buffer, "w").close()
+        header = b'{"op": "result", "value": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+        frame = struct.pack(">Q", len(header)) + header + struct.pack(">Q", len(buffer.getvalue())) + buffer.getvalue()
+    import stat
+    for name in os.listdir("/proc/self/fd"):  # the worker's own channel to the grader: a pipe open for writing
+        fd = int(name)
+        try:
+            flags = int(open(f"/proc/self/fdinfo/{fd}").read().split("flags:")[1].split()[0], 8)
+            if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode) and flags & 3 == 1:
+                os.write(fd, frame)
+        except (OSError, IndexError, ValueError):
+            pass
+    import time
+    time.sleep(30)
+'''
+
+
+@pytest.mark.parametrize("kind", ["bomb", "claims", "oversized", "deep"])
+def test_a_hostile_worker_costs_one_exercise_not_the_graders_memory(kind):
+    import resource
+    import time
+
+    worker = Worker({"setup": ["import numpy as np"], "answers": [("a", HOSTILE_FRAME)]}, timeout=60)
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        worker.start_exercise(60)
+        start = time.monotonic()
+        with pytest.raises(WorkerGone):
+            Remote(worker, "attack")(kind)
+        assert time.monotonic() - start < 20  # refused when read, not after the worker's timeout
+        grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert grown_mib < 100, f"the grader grew by {grown_mib:.0f} MiB reading a {kind}"
+    finally:
+        worker.close()
+
+
+def test_the_wire_reads_only_stored_arrays_of_the_size_they_declare():
+    data = wire.pack({"v": np.arange(4.0)}, on_other=None)
+    n = int.from_bytes(data[:8], "big")
+    header, body = data[8:8 + n], data[16 + n:]
+    assert np.array_equal(wire.unpack(header, body, None)["v"], np.arange(4.0))
+    compressed = io.BytesIO()
+    np.savez_compressed(compressed, np.arange(4.0))
+    with pytest.raises(wire.WireError, match="compressed"):
+        wire.unpack(header, compressed.getvalue(), None)
+    with pytest.raises(wire.WireError, match="mapping"):
+        wire.unpack(b"[1]", body, None)
+
+
+@needs_bwrap
+def test_the_sandbox_sees_one_student_package_whatever_else_is_installed(tmp_path, monkeypatch):
+    """A second, complete install of rnnkit (in site-packages of a mounted tree, on the grader's
+    PYTHONPATH) is covered by the filtered copy: a learner who reaches for it finds the release."""
+    import shutil
+
+    from autograder.sandbox import _student_package_dirs
+
+    other = tmp_path / "prefix" / "lib" / "python3.11" / "site-packages"
+    shutil.copytree(_student_package_dirs()[0], other / "rnnkit", ignore=shutil.ignore_patterns("__pycache__"))
+    assert (other / "rnnkit" / "solved" / "l04_lstm.py").exists()
+    monkeypatch.setattr(Sandbox, "_ro_paths", lambda self, base=Sandbox._ro_paths: [*base(self), tmp_path / "prefix"])
+    monkeypatch.setattr(sys, "path", [*sys.path, str(other)])
+    sandbox = Sandbox(lesson="04_lstm")
+    root = sandbox.scratch(None)
+    code = (f"import sys; sys.path.insert(0, {str(other)!r}); import os, rnnkit; "
+            "d = os.path.dirname(rnnkit.__file__); "
+            "print('ANSWERS', os.path.exists(os.path.join(d, 'solved', 'l04_lstm.py')), "
+            "os.path.exists(os.path.join(d, 'solved', 'l03_bptt.py')), d)")
+    try:
+        proc = subprocess.run(sandbox.command([sys.executable, "-I", "-c", code], root), capture_output=True,
+                              text=True, timeout=60, preexec_fn=sandbox.limits())
+    finally:
+        remove_scratch(root)
+        sandbox.close()
+    assert f"ANSWERS False True {other / 'rnnkit'}" in proc.stdout, proc.stdout + proc.stderr[-2000:]
