@@ -39,13 +39,22 @@ def main(argv=None) -> int:
     p.add_argument("--wheel", action="store_true", help="also build an rnnkit wheel (pip wheel, offline)")
 
     p = sub.add_parser("grade", help="autograde every collected submission with nbgrader, in parallel",
-                       description="Autograde submitted/<student>/<lesson>/ with nbgrader (hardened by "
-                       "nbgrader_config.py), in parallel, then export grades to CSV.")
-    p.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+                       description="Check the grader on each lesson's solution, then autograde "
+                       "submitted/<student>/<lesson>/ with nbgrader (hardened by nbgrader_config.py), in "
+                       "parallel, and export grades to CSV. Without a lesson, only new or changed submissions "
+                       "are graded. Exit status: 0 when every selected submission was graded; 1 when grading "
+                       "could not start (one line says why) or some submission failed or was not gradable.")
+    p.add_argument("lessons", nargs="*", help="lesson ids (default: every lesson with new or changed submissions)")
     p.add_argument("--jobs", type=int, default=None, help="parallel autograde processes (default: cores)")
-    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite:///gradebook.db)")
+    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite:///gradebook.db; "
+                   "postgresql://user@host/db needs pip install -e \".[postgres]\")")
     p.add_argument("--csv", default="grades.csv", help="where to export the grades (default grades.csv)")
     p.add_argument("--timeout", type=int, default=None, help="seconds a cell may run (default: config, 60)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="grade only share K of N of the students (stable and disjoint: one per grading machine)")
+    p.add_argument("--students", default=None, metavar="ID,ID,...", help="grade only these students")
+    p.add_argument("--all", dest="regrade_all", action="store_true",
+                   help="without a lesson: re-grade every submission, not only new or changed ones")
     p.add_argument("--unsafe", action="store_true",
                    help="run students' code WITHOUT the bubblewrap sandbox, with your rights (not recommended)")
 
@@ -100,7 +109,9 @@ def main(argv=None) -> int:
     if args.command == "grade":
         from autograder.grade import grade
 
-        return grade(args.lessons, args.jobs, args.db, args.csv, timeout=args.timeout, unsafe=args.unsafe)
+        students = [s.strip() for s in args.students.split(",") if s.strip()] if args.students else None
+        return grade(args.lessons, args.jobs, args.db, args.csv, timeout=args.timeout, unsafe=args.unsafe,
+                     shard=args.shard, students=students, regrade_all=args.regrade_all)
     if args.command == "experiments":
         if args.table:
             from autograder.experiments.table import load, markdown

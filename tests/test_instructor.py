@@ -1,8 +1,10 @@
 """The instructor's workflow with nbgrader's own commands, run from a copy of the repository root:
 generate_assignment -> (release = lessons/) -> collect (submitted/<student>/<lesson>/) ->
-autograde -> generate_feedback -> export CSV."""
+autograde -> generate_feedback -> export CSV. An honest run logs no warning, every image in feedback has
+alternative text, and the export tells a student who submitted nothing from one who scored 0."""
 
 import csv
+import re
 import shutil
 import subprocess
 
@@ -31,13 +33,18 @@ def test_release_autograde_feedback_export(tmp_path):
         dest = course / "submitted" / student / LESSON
         dest.mkdir(parents=True)
         shutil.copy(source, dest / f"{LESSON}.ipynb")
-    nbgrader(course, "db", "student", "add", "alice")
-    nbgrader(course, "db", "student", "add", "bob")
-    nbgrader(course, "autograde", LESSON)
-    nbgrader(course, "generate_feedback", LESSON)
-    assert (course / "feedback" / "alice" / LESSON / f"{LESSON}.html").is_file()
+    for student in ("alice", "bob", "carol"):  # carol is on the class list and hands nothing in
+        nbgrader(course, "db", "student", "add", student)
+    logs = [nbgrader(course, "autograde", LESSON), nbgrader(course, "generate_feedback", LESSON)]
+    noise = [ln for p in logs for ln in (p.stdout + p.stderr).splitlines() if re.search(r"warn", ln, re.I)]
+    assert not noise, "an honest autograde and generate_feedback should log no warning:\n" + "\n".join(noise)
+    html = (course / "feedback" / "alice" / LESSON / f"{LESSON}.html").read_text()
+    images = re.findall(r"<img\b[^>]*>", html)
+    assert images and all(re.search(r'alt="[^"]+"', i) and "No description" not in i for i in images), \
+        [i[:120] for i in images if "alt=" not in i or "No description" in i][:3]
     nbgrader(course, "export", "--to", "grades.csv")
     rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
-    alice, bob = rows["alice"], rows["bob"]
+    alice, bob, carol = rows["alice"], rows["bob"], rows["carol"]
     assert float(alice["score"]) == float(alice["max_score"]) > 0
-    assert float(bob["score"]) == 0
+    assert float(bob["score"]) == 0 and bob["submitted"] == "yes"
+    assert carol["submitted"] == "no" and carol["score"] == "" and carol["timestamp"] == ""
