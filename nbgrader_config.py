@@ -71,3 +71,20 @@ c.GenerateFeedback.preprocessors = [
 c.SafeExecute.timeout = 60
 if _unsafe:
     c.SafeExecute.unsafe = True
+
+# ---- Grading at scale (autograder/precheck.py, autograder/export.py) -------------------------------------
+# Before `nbgrader autograde` touches the gradebook, the lesson's solution is graded in the same sandbox
+# and environment and must earn full marks, else it stops with one line (once per lesson and environment:
+# a pass is cached in .autograder-precheck.json). `nbgrader export` adds a `submitted` column and leaves
+# the scores of a lesson not submitted blank (nbgrader's own export writes 0, like a submitted stub).
+from autograder.precheck import nbgrader_hook  # noqa: E402
+
+nbgrader_hook(c)
+c.ExportApp.plugin_class = "autograder.export.GradesExport"
+# Quiet logs (autograder/quiet.py): no SQLAlchemy "not in session" or `display_data_priority` noise, and
+# every image in feedback carries alternative text (from the titles its cell sets).
+from autograder.quiet import AltText, quiet_logs  # noqa: E402
+
+quiet_logs()
+c.GenerateFeedback.preprocessors = [*c.GenerateFeedback.preprocessors, AltText]
+# ---- end of grading at scale ------------------------------------------------------------------------------
