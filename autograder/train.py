@@ -20,8 +20,8 @@ TOOLS = Tools(adam_step=ref.adam_step, clip_grad_norm=ref.clip_grad_norm, readou
 
 
 def layer(model) -> Layer:
-    """The reference forward and backward passes of ``model`` ("rnn", "lstm", "gru" or an ablation)."""
-    module = ablation if model in ABLATIONS else ref
+    """The reference forward and backward passes of ``model`` ("rnn", "rnn_relu", "lstm", "gru" or an ablation)."""
+    module = ablation if model in ABLATIONS or model == "rnn_relu" else ref
     final_cell = (lambda cache: cache["c_states"][-1]) if model.startswith("lstm") else None
     return Layer(model, getattr(module, f"{model}_forward"), getattr(module, f"{model}_backward"), final_cell)
 

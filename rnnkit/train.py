@@ -31,14 +31,17 @@ import numpy as np
 from rnnkit.data import adding_problem
 from rnnkit.notebook import progress as progress_bar
 
-__all__ = ["CORE", "GATES", "Layer", "Tools", "adding_stream", "fit", "hidden_states", "init_forecaster",
+__all__ = ["CORE", "GATES", "INITS", "Layer", "Tools", "adding_stream", "fit", "hidden_states", "init_forecaster",
            "init_params", "loss_and_grads", "mse", "param_count", "predict", "stream_errors", "train_adding",
            "train_stream"]
 
 CORE = ("W_ih", "W_hh", "b_ih", "b_hh")
 # Gate blocks per layer (W_ih has GATES[name] * H rows). The LSTMs with one gate removed (lesson 08)
 # keep three blocks in PyTorch's order: no forget gate [i | g | o], no output gate [i | f | g].
-GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lstm_no_forget": 3, "lstm_no_output": 3}
+GATES = {"rnn": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "lstm_no_forget": 3, "lstm_no_output": 3}
+# Recurrent initialisations (lesson 08): PyTorch's default, the IRNN's identity (Le, Jaitly & Hinton 2015) and
+# an orthogonal W_hh (Saxe, McClelland & Ganguli 2014; Henaff, Szlam & LeCun 2016).
+INITS = ("default", "identity", "orthogonal")
 FORGET_BLOCK = {"lstm": 1, "lstm_no_output": 1}  # which block of b_ih is the forget gate's
 
 
@@ -91,11 +94,16 @@ class Tools:
     early_stopping: Callable | None = None
 
 
-def init_params(model, D, H, rng, forget_bias=0.0):
+def init_params(model, D, H, rng, forget_bias=0.0, init="default"):
     """Parameters like torch.nn.RNN/LSTM/GRU's defaults: every entry ~ U(-1/√H, 1/√H).
 
     ``model`` is a key of :data:`GATES`. For the LSTMs, ``forget_bias`` is added to the forget
-    gate's block of b_ih (Jozefowicz et al. 2015 recommend 1).
+    gate's block of b_ih (Jozefowicz et al. 2015 recommend 1). ``init`` (one of :data:`INITS`, for
+    one-block layers only) replaces the default after drawing it, so the default draws stay the same:
+
+    - "identity" (the IRNN of Le, Jaitly & Hinton 2015): W_hh = I, both biases 0, W_ih ~ N(0, 0.001²);
+    - "orthogonal": W_hh a random orthogonal matrix (QR of a standard Gaussian matrix, signs fixed so
+      that it is uniformly distributed); every eigenvalue has modulus 1.
     """
     G, k = GATES[model], 1 / np.sqrt(H)
     p = {
@@ -107,6 +115,17 @@ def init_params(model, D, H, rng, forget_bias=0.0):
     if model in FORGET_BLOCK:
         block = FORGET_BLOCK[model]
         p["b_ih"][block * H:(block + 1) * H] += forget_bias
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, not {init!r}")
+    if init != "default" and G != 1:
+        raise ValueError(f"init={init!r} is for one-block layers (rnn, rnn_relu), not {model!r}")
+    if init == "identity":
+        p["W_hh"] = np.eye(H)
+        p["W_ih"] = rng.normal(0.0, 1e-3, size=(H, D))
+        p["b_ih"], p["b_hh"] = np.zeros(H), np.zeros(H)
+    elif init == "orthogonal":
+        q, r = np.linalg.qr(rng.standard_normal((H, H)))
+        p["W_hh"] = q * np.sign(np.diag(r))
     return p
 
 
@@ -136,9 +155,9 @@ def _readout(tools, h_last, p, Y):
     return loss, dh, dw, dc
 
 
-def _init_with_readout(model, D, H, rng, forget_bias):
+def _init_with_readout(model, D, H, rng, forget_bias, init="default"):
     """:func:`init_params` plus a one-output readout w_out (H,) ~ U(-1/√H, 1/√H) and c_out = 0."""
-    p = init_params(model, D, H, rng, forget_bias)
+    p = init_params(model, D, H, rng, forget_bias, init)
     p["w_out"] = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), size=H)
     p["c_out"] = np.array(0.0)
     return p
@@ -158,7 +177,7 @@ def _last_state_grads(layer, tools, p, hs, cache, Y):
 # ------------------------------------------------------------------------------ adding problem
 
 def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.0, seed=0, forget_bias=0.0,
-                 test_size=500, record_every=10, progress=False, val_size=0):
+                 test_size=500, record_every=10, progress=False, val_size=0, init="default"):
     """Train ``layer`` + a linear readout of the last state on the adding problem (rnnkit.data).
 
     Fresh batches at every step; Adam with learning rate ``lr`` after global-norm clipping at
@@ -168,9 +187,10 @@ def train_adding(layer, tools, T=10, H=16, steps=500, batch=32, lr=1e-2, clip=1.
     ``progress`` shows a progress bar (:func:`rnnkit.notebook.progress`). With ``val_size`` > 0 it
     also returns val_mse, on ``val_size`` validation sequences drawn apart from the test set
     (generator seeded 20_000 + T; the test set's is seeded 10_000 + T), for choosing settings.
+    ``init`` picks the recurrent initialisation (:func:`init_params`).
     """
     rng = np.random.default_rng(seed)
-    p = _init_with_readout(layer.name, 2, H, rng, forget_bias)
+    p = _init_with_readout(layer.name, 2, H, rng, forget_bias, init)
     state, losses, start = {}, [], time.perf_counter()
     for step in _progress(range(steps), progress, f"{layer.name}, T={T}"):
         x, y = adding_problem(batch, T, rng)

@@ -231,3 +231,75 @@ def test_train_stream_carries_the_state(model):
     assert fresh != pytest.approx(run["test_mse_per_segment"][2], rel=1e-12)
     if model == "lstm_no_forget":                          # the cell only accumulates: no forget gate
         assert run["cell_per_segment"][-1] > run["cell_per_segment"][0]
+
+
+# ------------------------------------------------------------------- the ReLU RNN and the initialisations
+
+def test_relu_rnn_gradients_match_finite_differences():
+    from autograder.reference.ablation import rnn_relu_backward, rnn_relu_forward
+
+    rng = np.random.default_rng(5)
+    N, T, D, H = 2, 6, 2, 4
+    x, h0, p = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), params(rng, D, H, G=1, scale=0.5)
+    R = rng.normal(size=(N, T, H))
+
+    def loss():
+        return float(np.sum(rnn_relu_forward(x, h0, p)[0] * R))
+
+    hs, cache = rnn_relu_forward(x, h0, p)
+    assert 0.2 < np.mean(hs > 0) < 0.8, "the test must cross ReLU's kink on both sides"
+    dx, dh0, grads = rnn_relu_backward(R, cache)
+    for name, exact, arr in [("x", dx, x), ("h0", dh0, h0)] + [(k, grads[k], p[k]) for k in KEYS]:
+        assert rel_error(exact, numeric_grad(loss, arr)) < 1e-7, f"rnn_relu: d{name}"
+
+
+def test_relu_rnn_matches_torch():
+    torch = pytest.importorskip("torch")
+    from autograder.reference.ablation import rnn_relu_backward, rnn_relu_forward
+
+    rng = np.random.default_rng(6)
+    N, T, D, H = 2, 7, 3, 4
+    x, h0, p = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), params(rng, D, H, G=1, scale=0.5)
+    R = rng.normal(size=(N, T, H))
+    rnn = torch.nn.RNN(D, H, nonlinearity="relu", batch_first=True).double()
+    with torch.no_grad():
+        for key, name in [("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"),
+                          ("b_hh", "bias_hh_l0")]:
+            getattr(rnn, name).copy_(torch.from_numpy(p[key]))
+    xt = torch.tensor(x, requires_grad=True)
+    out, _ = rnn(xt, torch.tensor(h0)[None])
+    (out * torch.tensor(R)).sum().backward()
+    hs, cache = rnn_relu_forward(x, h0, p)
+    assert rel_error(hs, out.detach().numpy()) < 1e-12
+    dx, _, grads = rnn_relu_backward(R, cache)
+    assert rel_error(dx, xt.grad.numpy()) < 1e-12
+    assert rel_error(grads["W_hh"], rnn.weight_hh_l0.grad.numpy()) < 1e-12
+
+
+def test_initialisations():
+    """identity: W_hh = I, zero biases, tiny input weights (the IRNN); orthogonal: W_hh^T W_hh = I. The default's
+    draws are untouched by the option, and an unknown name or a gated layer is refused."""
+    from rnnkit.train import init_params
+
+    default = init_params("rnn", 2, 36, np.random.default_rng(0))
+    same = init_params("rnn", 2, 36, np.random.default_rng(0), init="default")
+    assert all(np.array_equal(default[k], same[k]) for k in KEYS)
+    assert np.max(np.abs(np.linalg.eigvals(default["W_hh"]))) < 0.8          # PyTorch's default: radius ~0.6
+    irnn = init_params("rnn_relu", 2, 36, np.random.default_rng(0), init="identity")
+    assert np.array_equal(irnn["W_hh"], np.eye(36)) and not irnn["b_ih"].any() and not irnn["b_hh"].any()
+    assert irnn["W_ih"].shape == (36, 2) and 0 < np.std(irnn["W_ih"]) < 0.01
+    orth = init_params("rnn", 2, 36, np.random.default_rng(0), init="orthogonal")
+    assert rel_error(orth["W_hh"].T @ orth["W_hh"], np.eye(36)) < 1e-12
+    assert np.allclose(np.abs(np.linalg.eigvals(orth["W_hh"])), 1.0)
+    with pytest.raises(ValueError):
+        init_params("rnn", 2, 4, np.random.default_rng(0), init="orthogonl")
+    with pytest.raises(ValueError):
+        init_params("lstm", 2, 4, np.random.default_rng(0), init="identity")
+
+
+def test_train_adding_trains_the_initialised_rnns():
+    from autograder.train import train_adding
+
+    for model, init in [("rnn_relu", "identity"), ("rnn", "orthogonal")]:
+        run = train_adding(model, T=6, H=4, steps=3, batch=4, test_size=8, record_every=1, init=init)
+        assert run["params"] == model_param_count(model, 2, 4) and np.isfinite(run["test_mse"])

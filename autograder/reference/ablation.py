@@ -39,13 +39,15 @@ __all__ = [
     "lstm_no_output_step_backward",
     "lstm_no_output_step_forward",
     "model_param_count",
+    "rnn_relu_backward",
+    "rnn_relu_forward",
     "summarize_runs",
 ]
 
 # The gate blocks of each ablated LSTM, in the order of the rows of W_ih / W_hh.
 ABLATION_BLOCKS = {"lstm_no_forget": ("i", "g", "o"), "lstm_no_output": ("i", "f", "g")}
 # Gate blocks per model (rows of W_ih are GATE_BLOCKS[model] * H).
-GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4, "lstm_no_forget": 3, "lstm_no_output": 3}
+GATE_BLOCKS = {"rnn": 1, "rnn_relu": 1, "gru": 3, "lstm": 4, "lstm_no_forget": 3, "lstm_no_output": 3}
 
 
 # ------------------------------------------------------------------------- parameter budgets
@@ -212,6 +214,41 @@ def lstm_no_output_forward(x, h0, c0, p):
 def lstm_no_output_backward(dhs, cache):
     """BPTT of :func:`lstm_no_output_forward`: dx (N, T, D), dh0 (N, H), dc0 (N, H), grads."""
     return _backward(dhs, cache, _NO)
+
+
+# ------------------------------------------------------------------------------ the ReLU RNN
+
+def rnn_relu_forward(x, h0, p):
+    """The vanilla RNN with ReLU instead of tanh, h_t = max(0, x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh).
+
+    With W_hh = I and zero biases at the start this is the IRNN of Le, Jaitly & Hinton (2015).
+    x (N, T, D), h0 (N, H), p with H rows. Returns hs (N, T, H) and a cache for :func:`rnn_relu_backward`.
+    """
+    N, T, _ = x.shape
+    xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])
+    W_hh_T = np.ascontiguousarray(p["W_hh"].T)
+    hs = np.empty((N, T, h0.shape[1]))
+    h = h0
+    for t in range(T):
+        h = np.maximum(xw[:, t] + h @ W_hh_T, 0.0)
+        hs[:, t] = h
+    return hs, {"x": x, "h0": h0, "hs": hs, "p": p}
+
+
+def rnn_relu_backward(dhs, cache):
+    """BPTT of :func:`rnn_relu_forward`: dx (N, T, D), dh0 (N, H), grads. ReLU'(a) = 1 where h > 0, else 0."""
+    x, h0, hs, p = cache["x"], cache["h0"], cache["hs"], cache["p"]
+    N, T, H = hs.shape
+    das = np.empty_like(hs)
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        das[:, t] = (dhs[:, t] + dh_next) * (hs[:, t] > 0)
+        dh_next = das[:, t] @ p["W_hh"]
+    h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(N * T, H)
+    da = das.reshape(N * T, H)
+    db = da.sum(axis=0)
+    grads = {"W_ih": da.T @ x.reshape(N * T, -1), "W_hh": da.T @ h_prev, "b_ih": db, "b_hh": db.copy()}
+    return das @ p["W_ih"], dh_next, grads
 
 
 # ------------------------------------------------------------------------------- run summaries
