@@ -20,9 +20,9 @@ import re
 
 TAG = "approx-output"
 # Measured across OpenBLAS kernels Haswell, SkylakeX, Zen and Sandybridge and numpy's SIMD paths limited
-# to AVX2 or SSE4.2: a printed number of a training run or a gradient check moved by up to 25 % (a few
-# cells need more, and say so in their metadata).
-RTOL = 0.3
+# to AVX2 or SSE4.2: a printed number of a training run moved by up to 5 %; cells whose numbers are
+# rounding errors themselves (gradient checks) or runs near convergence state their own tolerance.
+RTOL = 0.1
 ATOL = 0.0
 NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -92,3 +92,15 @@ def pytest_collection_modifyitems(items):
             return not found
 
         item.compare_outputs = compare
+
+
+def tagged_notebooks() -> list[str]:
+    """The solution notebooks (paths relative to the repository) that hold a tagged cell."""
+    from autograder.course import ROOT, SOLUTIONS, lesson_ids, notebook_path, read_notebook
+
+    paths = [notebook_path(lesson, SOLUTIONS) for lesson in lesson_ids()]
+    return [str(p.relative_to(ROOT)) for p in paths if any(map(is_approx, read_notebook(p).cells))]
+
+
+if __name__ == "__main__":  # CI runs these notebooks again under a second BLAS kernel
+    print(" ".join(tagged_notebooks()))
