@@ -5,7 +5,10 @@
 ``DIR/rnnkit/``            the student package as a project folder (``pyproject.toml`` + ``rnnkit/``),
                            whose ``rnnkit/solved/`` holds only the answers of the lessons *before* the
                            earliest lesson released;
-``DIR/requirements.txt``   the third-party packages a student needs; ``DIR/README.md``: how to start.
+``DIR/requirements.txt``   the third-party packages a student needs, installed from prebuilt wheels only
+                           (``--only-binary``) at the versions the course was tested with
+                           (``DIR/constraints.txt``, the course's ``requirements.lock``): pip neither
+                           searches for versions nor compiles anything; ``DIR/README.md``: how to start.
 
 Which answers a lesson needs is read from its notebook: the code a student gets (hidden tests
 excluded) is scanned for imports of ``rnnkit`` modules, and those modules' own imports are
@@ -294,6 +297,12 @@ def _check_generated(shipped: set[str], modules: dict[str, Path]):
             raise ReleaseError(f"{path.relative_to(ROOT)} is out of date with solutions/: run `make build`")
 
 
+def _requirements_txt(deps: list[str]) -> str:
+    """The student's requirements: pinned by constraints.txt (no resolver search) and wheels only."""
+    return ("# The versions the course was tested with, as prebuilt wheels: nothing is compiled.\n"
+            "-c constraints.txt\n--only-binary=:all:\n" + "".join(f"{d}\n" for d in deps))
+
+
 def _pyproject(version: str, deps: list[str], packages: list[str], lessons: list[str]) -> str:
     course = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     quoted = ", ".join(f'"{d}"' for d in deps)
@@ -329,7 +338,8 @@ def _readme(lessons: list[str], titles: dict[str, str], solved: list[str], given
 {rows}
 - `rnnkit/`: the small package the notebooks import: data sets, training loops, `rel_error`;
   {'; '.join(parts)}.
-- `requirements.txt`: the packages the notebooks need.
+- `requirements.txt`: the packages the notebooks need, as prebuilt wheels at the versions in
+  `constraints.txt` (the ones the course was tested with).
 
 ## Install (once per release)
 
@@ -451,7 +461,8 @@ def release(ids: list[str], out: Path, wheel: bool = False) -> dict:
         deps = requirements(_third_party(package_code))
         (project / "pyproject.toml").write_text(_pyproject(version, deps, packages, lessons))
         student_deps = requirements(_third_party(package_code + notebook_code) | set(TOOLS))
-        (stage / "requirements.txt").write_text("".join(f"{d}\n" for d in student_deps))
+        (stage / "requirements.txt").write_text(_requirements_txt(student_deps))
+        shutil.copy(ROOT / "requirements.lock", stage / "constraints.txt")
         given = sorted(given_modules() & shipped)
         (stage / "README.md").write_text(_readme(lessons, titles, solved, given, course_title))
         if wheel:
