@@ -1,6 +1,7 @@
 """``make bench``: time what users wait for, and print the figures.
 
-- ``notebooks``: each solution notebook, executed as nbval and ``make execute`` do;
+- ``notebooks``: each solution notebook, executed as a learner runs it (live training included, not the
+  grading mode that loads stored results), with its slowest cell;
 - ``check``: ``make check`` for one lesson (a learner's fresh copy, as a subprocess: start-up included);
 - ``autograde``: ``nbgrader autograde`` of one submission (the solution) per lesson, through nbgrader's
   Python API in a temporary course folder (the hardened pipeline of nbgrader_config.py included);
@@ -22,9 +23,9 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
 
 from autograder.course import ROOT, SOLUTIONS, lesson_ids, notebook_path
-from autograder.notebooks import execute
 
 SECTIONS = ("notebooks", "check", "autograde", "grade", "torch")
 
@@ -78,6 +79,34 @@ def autograde_once(lesson, course: Path, student: str, unsafe=False) -> float:
     return seconds
 
 
+def learner_run(path):
+    """Execute a solution notebook as a learner runs it: live training included, not grading mode.
+
+    Returns (notebook, seconds, (slowest cell's first line, its seconds)).
+    """
+    from datetime import datetime
+
+    saved = os.environ.pop("NBGRADER_EXECUTION", None)  # grading mode would load stored results instead
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - start
+    finally:
+        if saved is not None:
+            os.environ["NBGRADER_EXECUTION"] = saved
+    cells = []
+    for cell in nb.cells:
+        stamps = cell.metadata.get("execution", {})
+        if "iopub.execute_input" in stamps and "shell.execute_reply" in stamps:
+            took = (datetime.fromisoformat(stamps["shell.execute_reply"].replace("Z", "+00:00"))
+                    - datetime.fromisoformat(stamps["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+            cells.append((took, (cell.source.strip().splitlines() or [""])[0][:50]))
+    took, first = max(cells) if cells else (0.0, "")
+    return nb, seconds, (first, took)
+
+
 def bench_torch(repeat=20):
     try:
         import torch
@@ -121,8 +150,11 @@ def bench(repeat=1, only=SECTIONS) -> int:
     warnings.filterwarnings("ignore")  # nbgrader's SQLAlchemy chatter
     if "notebooks" in only:
         for lesson in lesson_ids():
-            _row(f"execute solutions/{lesson}", _time(lambda lesson=lesson: execute(
-                notebook_path(lesson, SOLUTIONS)), repeat))
+            timings, path = [], notebook_path(lesson, SOLUTIONS)
+            seconds = _time(lambda path=path, timings=timings: timings.append(learner_run(path)), repeat)
+            name, slowest = min(timings, key=lambda t: t[1])[2]
+            _row(f"solutions/{lesson}, run as a learner runs it", seconds,
+                 f"   (slowest cell {slowest:.1f} s: {name})")
     if "check" in only:
         first = lesson_ids()[0]
         _row(f"make check {first} (fresh copy, start-up included)", _time(lambda: subprocess.run(
