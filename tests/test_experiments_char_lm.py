@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "solutions" / "09_char_lm" / "results.jsonl"
 
 
-def check_rows(rows, lr_grid, seeds):
+def check_rows(rows, lr_grids, seeds, selection_seeds):
     baselines = [r for r in rows if r["role"] == "baseline"]
     selection = [r for r in rows if r["role"] == "lr_selection"]
     reported = [r for r in rows if r["role"] == "test"]
@@ -23,20 +23,36 @@ def check_rows(rows, lr_grid, seeds):
     assert all(r["seed"] is None for r in baselines)
     for model in char_lm.MODELS:
         grid = [r for r in selection if r["model"] == model]
-        assert sorted(r["lr"] for r in grid) == sorted(lr_grid)
-        assert {r["seed"] for r in grid} == {char_lm.SELECTION_SEED}
-        best = min(grid, key=lambda r: r["val_bpc"])["lr"]
+        first = {r["lr"] for r in grid if r["seed"] == selection_seeds[0]}
+        assert set(lr_grids[model]) <= first, f"{model}: the first selection seed runs the whole grid"
+        assert {r["seed"] for r in grid} == set(selection_seeds)
+        assert len({(r["seed"], r["lr"]) for r in grid}) == len(grid), f"{model}: a selection run twice"
+        chosen, both = char_lm.choose_lr(grid, selection_seeds)
+        ladder = char_lm.LR_LADDER
+        assert both[0] < chosen < both[-1] or chosen in (ladder[0], ladder[-1]), \
+            f"{model}: the chosen learning rate {chosen} must be inside the grid run with every selection seed {both}"
         runs = [r for r in reported if r["model"] == model]
         assert sorted(r["seed"] for r in runs) == sorted(seeds)
-        assert {r["lr"] for r in runs} == {best}, f"{model}: reported runs must use the validation-chosen lr"
+        assert {r["lr"] for r in runs} == {chosen}, f"{model}: reported runs must use the validation-chosen lr"
+        assert all(r["lr_grid"] == both for r in runs)
         assert len({r["params"] for r in runs}) == 1
     return reported
+
+
+def test_choose_lr_takes_the_mean_over_the_selection_seeds_among_the_rates_run_with_all():
+    rows = [{"seed": 100, "lr": 0.01, "val_bpc": 2.0}, {"seed": 101, "lr": 0.01, "val_bpc": 2.6},
+            {"seed": 100, "lr": 0.03, "val_bpc": 2.2}, {"seed": 101, "lr": 0.03, "val_bpc": 2.3},
+            {"seed": 100, "lr": 0.1, "val_bpc": 1.0}]                       # one seed only: not a candidate
+    assert char_lm.choose_lr(rows, seeds=(100, 101)) == (0.03, [0.01, 0.03])
+    # the best single seed would have chosen 0.1, the first seed alone 0.01
+    assert char_lm.choose_lr(rows, seeds=(100,))[0] == 0.1
 
 
 def test_quick_run_rows_and_weights(tmp_path):
     weights = tmp_path / "lstm.npz"
     rows = list(char_lm.run(quick=True, workers=1, weights=weights))
-    reported = check_rows(rows, char_lm.QUICK["lrs"], char_lm.QUICK["seeds"])
+    reported = check_rows(rows, {m: char_lm.QUICK["lrs"] for m in char_lm.MODELS}, char_lm.QUICK["seeds"],
+                          char_lm.QUICK["selection_seeds"])
     for r in reported:  # equal budgets: every network within the quick budget
         assert r["params"] <= char_lm.QUICK["budget"] and r["epochs"] == char_lm.QUICK["epochs"]
     saved = np.load(weights)
@@ -58,7 +74,7 @@ def test_network_bpc_is_what_the_reference_evaluation_gives():
 @pytest.mark.skipif(not RESULTS.exists(), reason="no committed results for lesson 09 yet")
 def test_committed_results_follow_the_protocol():
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines()]
-    reported = check_rows(rows, char_lm.LR_GRID, char_lm.SEEDS)
+    reported = check_rows(rows, char_lm.LR_GRIDS, char_lm.SEEDS, char_lm.SELECTION_SEEDS)
     assert all(r["params"] <= char_lm.BUDGET and r["epochs"] == char_lm.EPOCHS for r in reported)
     weights = RESULTS.with_name("char_lm_lstm.npz")
     assert weights.exists() and weights.stat().st_size < 2_000_000
@@ -76,17 +92,23 @@ def _printed(cell_id):
 
 
 def test_stored_live_run_matches_the_printed_results():
-    """live_run.npz (what lesson 09 shows while it is graded) is the live training its stored outputs print."""
-    from autograder.reference.charlm import evaluate_bpc
-
+    """live_run.npz (what lesson 09 shows while it is graded) is the live race its stored outputs print: the
+    validation curves of both networks, and the final scores, recomputed here by other code (the experiment's
+    scoring, not the notebook's)."""
+    keys = ("W_ih", "W_hh", "b_ih", "b_hh", "W_out", "b_out")
     with np.load(RESULTS.with_name("live_run.npz")) as run:
-        params = {k: run[k] for k in ("W_ih", "W_hh", "b_ih", "b_hh", "W_out", "b_out")}
-        losses = run["losses"]
-    assert f"mean over the first 50 steps: {np.mean(losses[:50]):.3f}, over the last 50 steps: " \
-           f"{np.mean(losses[-50:]):.3f} bits per character" in _printed("l09-c23")
+        lstm, rnn = {k: run[k] for k in keys}, {k: run[f"rnn_{k}"] for k in keys}
+        curve = {k: run[k] for k in ("step", "rnn", "lstm")}
+    race = _printed("l09-c23")
+    assert len(curve["step"]) >= 5 and curve["lstm"][-1] < curve["rnn"][-1]
+    for step, rnn_bpc, lstm_bpc in zip(curve["step"], curve["rnn"], curve["lstm"]):
+        assert f"{step:6d} {rnn_bpc:6.3f} {lstm_bpc:6.3f}" in race
+    assert f"tanh RNN {sum(v.size for v in rnn.values()):,}, LSTM {sum(v.size for v in lstm.values()):,}" in race
     _, _, val, _ = char_lm._data(quick=False)
-    bpc, ppl = evaluate_bpc(params, val, 1, 256)
-    assert f"validation {bpc:.3f} bits per character (perplexity {ppl:.2f})" in _printed("l09-c33")
+    final = _printed("l09-c33")
+    for name, model, params in (("LSTM (H = 64", "lstm", lstm), ("tanh RNN (H = 140", "rnn", rnn)):
+        line = next(x for x in final.splitlines() if x.startswith(name))
+        assert f"validation {char_lm.bpc(model, params, val):.3f} bits per character" in line
 
 
 @pytest.mark.skipif(not RESULTS.exists(), reason="no committed results for lesson 09 yet")
