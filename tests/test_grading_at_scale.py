@@ -241,3 +241,35 @@ def test_two_machines_grade_one_class_into_one_postgresql_gradebook(tmp_path):
     assert exported["absent"]["submitted"] == "no" and exported["absent"]["score"] == ""
     assert all(exported[s]["submitted"] == "yes" and exported[s]["timestamp"] for s in students)
     assert {float(exported[s]["score"]) for s in students} >= {0.0, total}
+
+
+def test_the_self_check_is_paid_once_per_lesson_and_environment_and_a_failure_is_never_cached(tmp_path, monkeypatch):
+    from autograder import precheck
+
+    lesson = tmp_path / "solutions" / LESSON
+    lesson.mkdir(parents=True)
+    (lesson / f"{LESSON}.ipynb").write_text("{}")
+    verdicts, calls = ["the setup cell failed (ModuleNotFoundError: No module named 'rnnkit')", None], []
+    monkeypatch.setattr(precheck, "_grade_solution", lambda *a: calls.append(a) or verdicts[min(len(calls), 2) - 1])
+    with pytest.raises(precheck.PrecheckFailed, match="before any student: the setup cell failed"):
+        precheck.precheck(LESSON, tmp_path)
+    assert precheck.precheck(LESSON, tmp_path) is True  # not cached: checked again, and passes
+    assert precheck.precheck(LESSON, tmp_path) is False and len(calls) == 2  # cached
+    (lesson / f"{LESSON}.ipynb").write_text('{"changed": 1}')  # another solution: checked again
+    assert precheck.precheck(LESSON, tmp_path) is True and len(calls) == 3
+
+
+def test_plain_nbgrader_autograde_stops_with_one_line_when_the_self_check_fails(tmp_path, monkeypatch):
+    from traitlets.config import Config
+
+    from autograder import precheck
+
+    (tmp_path / "solutions" / LESSON).mkdir(parents=True)
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    monkeypatch.setattr(precheck, "precheck", lambda *a, **k: (_ for _ in ()).throw(
+        precheck.PrecheckFailed(f"{LESSON}: grading stopped before any student: the sandbox cannot import rnnkit")))
+    with pytest.raises(SystemExit) as stop:
+        precheck.nbgrader_hook(config, ["nbgrader", "autograde", LESSON])
+    assert str(stop.value).startswith("nbgrader autograde: ") and "\n" not in str(stop.value)
+    precheck.nbgrader_hook(config, ["nbgrader", "export"])  # other commands: no check
