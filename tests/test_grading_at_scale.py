@@ -273,3 +273,17 @@ def test_plain_nbgrader_autograde_stops_with_one_line_when_the_self_check_fails(
         precheck.nbgrader_hook(config, ["nbgrader", "autograde", LESSON])
     assert str(stop.value).startswith("nbgrader autograde: ") and "\n" not in str(stop.value)
     precheck.nbgrader_hook(config, ["nbgrader", "export"])  # other commands: no check
+
+
+def test_a_failed_setup_cell_is_found_and_explained():
+    import nbformat
+
+    from autograder.precheck import hint, setup_failure
+
+    nb = solution_notebook()
+    setup = next(c for c in nb.cells if meta(c).get("grade_id") == "setup")
+    assert setup_failure(nb) is None
+    setup.outputs = [nbformat.v4.new_output("error", ename="ModuleNotFoundError",
+                                            evalue="No module named 'rnnkit'", traceback=[])]
+    assert setup_failure(nb) == "ModuleNotFoundError: No module named 'rnnkit'"
+    assert hint(setup_failure(nb)).startswith("the sandbox cannot import rnnkit: run make setup")
