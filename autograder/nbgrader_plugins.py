@@ -105,6 +105,9 @@ class VerifyAnswers(NbGraderPreprocessor):
             reason = (failed[0].reason if failed and failed[0] is not None
                       else "this test cell has no hidden test the grader knows: no automatic credit")
             cell.outputs = verdict_outputs(not failed, reason, exercise_label(_meta(cell).get("grade_id")))
+            notes = [verdicts[g].note for g in gids if not failed and verdicts[g].note]
+            if notes:  # passed with the course's version of an earlier exercise's function: say so
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=f"  ({'; '.join(notes)})\n"))
             for verdict in failed:
                 if verdict is not None and verdict.flagged:
                     self.log.warning("%s: %s", verdict.grade_id, verdict.reason)

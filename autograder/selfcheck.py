@@ -142,20 +142,25 @@ def grade_lesson(lesson, learner_dir=LESSONS, timeout=60, budget=600, progress=N
             if item.is_file() and item.suffix != ".ipynb":
                 shutil.copy(item, tmp)
         runs = Runner(nb, tmp, timeout=timeout, budget=budget, on_cell=on_cell, env=GRADING_ENV).run()
-    verdicts = verify(nb, timeout=timeout)  # the same exercises, outside the learner's kernel
+        # The same exercises, outside the learner's kernel, on the same files: this decides them.
+        verdicts = verify(nb, timeout=timeout, cwd=tmp)
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if not meta.get("grade") or cell.cell_type != "code":
             continue
         run = runs.get(index, CellRun("skipped", "", "not run"))
-        reason = failure_reason(run)
-        for match in CHECK_CALL.finditer(cell.source):
-            verdict = verdicts.get(match.group("gid"))
-            if not reason and verdict and not verdict.passed:
-                reason = verdict.reason
+        reason, notes = failure_reason(run), []
+        gids = [match.group("gid") for match in CHECK_CALL.finditer(cell.source)]
+        if gids and all(g in verdicts for g in gids) and run.status not in ("timeout", "died"):
+            # as for instructors: the verdict alone decides a cell with hidden tests (a correct answer
+            # that relies on a failing earlier one is graded with the course's version of that one)
+            failed = [verdicts[g] for g in gids if not verdicts[g].passed]
+            reason = failed[0].reason if failed else ""
+            notes = [verdicts[g].note for g in gids if verdicts[g].passed and verdicts[g].note]
         points = float(meta.get("points", 0))
         result.exercises.append(ExerciseResult(
-            meta["grade_id"], exercise_label(meta["grade_id"]), 0.0 if reason else points, points, reason))
+            meta["grade_id"], exercise_label(meta["grade_id"]), 0.0 if reason else points, points,
+            reason or "; ".join(notes)))
     return result
 
 

@@ -5,9 +5,11 @@ monkeypatch numpy or builtins, swallow every exception or make any cell print a 
 decides every exercise from the notebook's *source text*, with two processes:
 
 - the **worker** (:mod:`autograder.worker`, started as ``python -I -c SOURCE`` and, for instructors,
-  inside the sandbox of :mod:`autograder.sandbox`) runs the setup cell and the learner's answer
-  cells and calls the learner's functions when asked; it imports nothing of the grader, so no
-  reference, hidden case or planted bug is there to be found or called;
+  inside the sandbox of :mod:`autograder.sandbox`) runs the notebook's code cells in order as the
+  learner's kernel did (graded test cells excepted; IPython syntax included; the files handed in
+  next to the notebook importable), up to the test cell of the exercise being graded, and calls
+  the learner's functions when asked; it imports nothing of the grader, so no reference, hidden
+  case or planted bug is there to be found or called;
 - the **judge** (this process, never running learner code) runs each exercise's hidden tests
   (:func:`autograder.checking.check`) with :class:`Remote` stand-ins for the learner's functions:
   each call sends the hidden inputs to the worker as plain data (:mod:`autograder.wire`) and gets
@@ -15,7 +17,10 @@ decides every exercise from the notebook's *source text*, with two processes:
   comparison); the judge compares them with the reference and names the planted bug they match.
 
 A worker that hangs or dies is killed after ``timeout`` seconds; the exercise it was on fails with
-that reason and the remaining exercises are checked in a new worker.
+that reason and the remaining exercises are checked in a new worker. An exercise whose answer relies
+on an earlier exercise's function that fails its own tests is graded again with the course's version
+of that function, a callback into the judge bound only in a fresh worker for that exercise: the
+learner's code never holds it while the earlier exercise is graded, and a mistake costs its points once.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +38,7 @@ import numpy as np
 from autograder.wire import Handle, WireError, pack, read_frame, unpack, write_frame
 
 COPY_MIN_NODES = 100
+LOAD_FACTOR = 3  # the notebook's cells load within LOAD_FACTOR * timeout + 30 s in all
 CHECK_CALL = re.compile(r"""check\(\s*["'](?P<gid>[\w-]+)["']""")
 
 
@@ -41,6 +48,7 @@ class Verdict:
     passed: bool
     reason: str = ""
     flagged: bool = False
+    note: str = ""  # how it was graded, e.g. with the course's version of an earlier exercise's function
 
 
 def _meta(cell):
@@ -57,11 +65,30 @@ def exercises_in(nb) -> list[str]:
 
 
 def program_of(nb) -> dict:
-    """What the worker needs: the setup cell(s) and the answer cells, as source text."""
-    setup = [c.source for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade_id", "").startswith("setup")]
-    answers = [(_meta(c)["grade_id"], c.source) for c in nb.cells
-               if c.cell_type == "code" and _meta(c).get("solution")]
-    return {"setup": setup, "answers": answers}
+    """What the worker runs: every code cell in order, graded test cells excepted, as source text.
+
+    ``stops[gid]`` is the number of those cells above the test cell that checks ``gid``: the worker
+    has run exactly these when the exercise is graded, as the kernel had. Each cell is tagged
+    ``setup``, its answer grade id, or ``cell N`` (the learner's own cells and the lesson's given
+    cells), so that an error is reported where it happened.
+    """
+    cells, stops = [], {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if _meta(cell).get("grade"):  # its exercises are graded with the cells above it run, as in the kernel
+            for match in CHECK_CALL.finditer(cell.source):
+                stops.setdefault(match.group("gid"), len(cells))
+            continue
+        gid = _meta(cell).get("grade_id", "")
+        tag = "setup" if gid.startswith("setup") else gid if _meta(cell).get("solution") else f"cell {index}"
+        cells.append((tag, cell.source))
+    return {"cells": cells, "stops": stops}
+
+
+def answers_of(nb) -> dict:
+    """The answer cells' sources, by grade id."""
+    return {_meta(c)["grade_id"]: c.source for c in nb.cells if c.cell_type == "code" and _meta(c).get("solution")}
 
 
 # ---------------------------------------------------------------------------------------- worker
@@ -73,21 +100,26 @@ class WorkerGone(BaseException):  # not an Exception: check() must not take it f
 class Worker:
     """A sandboxed process (``autograder/worker.py``) holding the learner's functions; see :class:`Remote`."""
 
-    def __init__(self, program, sandbox=None, timeout=60, cwd=None):
+    def __init__(self, program, sandbox=None, timeout=60, cwd=None, bind=None, upto=None):
         import selectors
+        import tempfile
 
         from autograder import worker
+        from autograder.course import GRADING_ENV
 
         self.timeout = timeout
-        self.sandbox, self.scratch = sandbox, None
+        self.sandbox, self.scratch, self.home = sandbox, None, None
         argv = [sys.executable, "-I", "-c", worker.source()]
         kwargs = {}
         if sandbox is not None:
             self.scratch = sandbox.scratch(cwd)
             argv = sandbox.command(argv, self.scratch, env={"MPLBACKEND": "Agg"})
             kwargs = {"cwd": str(self.scratch), "preexec_fn": sandbox.limits()}
-        else:
-            kwargs = {"cwd": str(cwd or "."), "env": {**os.environ, "MPLBACKEND": "Agg"}, "start_new_session": True}
+        else:  # the self-check, on the learner's own machine: IPython's files go to a folder thrown away after
+            self.home = tempfile.mkdtemp(prefix="worker-ipython-")
+            env = {**os.environ, **GRADING_ENV, "MPLBACKEND": "Agg", "IPYTHONDIR": self.home,
+                   "MPLCONFIGDIR": self.home}
+            kwargs = {"cwd": str(cwd or "."), "env": env, "start_new_session": True}
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, **kwargs)
         self._in, self._out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
@@ -95,16 +127,35 @@ class Worker:
         self._sel.register(self._out, selectors.EVENT_READ)
         self.deadline = None
         self.callbacks = {}
-        self._send({"op": "load", **program})
+        self.program, self.loaded = program, 0
+        self.setup_error, self.answer_errors, self.cell_errors = "", {}, []
+        if upto is None:  # everything at once (the setup and answers of a program written by hand)
+            self._load({key: value for key, value in program.items() if key != "stops"})
+        else:
+            self.load_until(upto)
+        if bind:  # the course's functions, as callbacks into this process, in this worker only (see verify)
+            self._send({"op": "bind", "functions": dict(bind)})
+            if self._receive().get("op") != "ready":
+                raise WorkerGone("the worker did not take the course's functions")
+
+    def load_until(self, upto):
+        """Run the program's cells up to (not including) cell ``upto``, after those already run."""
+        if upto > self.loaded:
+            self._load({"cells": self.program["cells"][self.loaded:upto]})
+            self.loaded = upto
+
+    def _load(self, cells):
+        # Each cell gets ``timeout`` s (the worker stops it), a load as a whole a bounded time.
+        self.deadline = time.monotonic() + LOAD_FACTOR * self.timeout + 30
+        self._send({"op": "load", "cell_timeout": self.timeout, **cells})
         reply = self._receive()
         if reply.get("op") != "ready":
-            raise WorkerGone("the notebook's setup and answer cells did not load")
-        self.setup_error = str(reply.get("setup_error") or "")[:300]
-        self.answer_errors = {str(k): str(v)[:300] for k, v in dict(reply.get("answer_errors") or {}).items()}
+            raise WorkerGone("the notebook's cells did not load")
+        self.setup_error = self.setup_error or str(reply.get("setup_error") or "")[:300]
+        self.answer_errors.update({str(k): str(v)[:300] for k, v in dict(reply.get("answer_errors") or {}).items()})
+        self.cell_errors += [(str(t)[:20], str(e)[:300]) for t, e in list(reply.get("cell_errors") or [])[:50]]
 
     def _wait(self, fd):
-        import time
-
         left = self.deadline - time.monotonic()
         if left <= 0 or not self._sel.select(timeout=left):
             raise WorkerGone("timeout")
@@ -128,8 +179,6 @@ class Worker:
             raise WorkerGone(f"the worker ended ({exc})") from None
 
     def _receive(self):
-        import time
-
         if self.deadline is None:
             self.deadline = time.monotonic() + self.timeout
         try:
@@ -145,7 +194,7 @@ class Worker:
             op = reply.get("op")
             if op == "callback":
                 try:
-                    value = self.callbacks[int(reply["id"])](*reply.get("args", []))
+                    value = self.callbacks[int(reply["id"])](*reply.get("args", []), **dict(reply.get("kwargs") or {}))
                     self._send({"op": "return", "value": value})
                 except Exception as exc:  # noqa: BLE001 - the learner's arguments broke a test function
                     self._send({"op": "raise", "evalue": str(exc)[:300]})
@@ -159,8 +208,6 @@ class Worker:
             raise WorkerGone("unexpected message")
 
     def start_exercise(self, timeout):
-        import time
-
         self.deadline = time.monotonic() + timeout
 
     def close(self):
@@ -180,6 +227,10 @@ class Worker:
 
             remove_scratch(self.scratch)
             self.sandbox.close()
+        if self.home is not None:
+            import shutil
+
+            shutil.rmtree(self.home, ignore_errors=True)
 
 
 def _write_back(originals, after):
@@ -258,66 +309,161 @@ def _body_dump(tree, name):
     return None
 
 
-def _judge(gid, worker) -> Verdict:
-    """Run the exercise's hidden tests on the learner's functions in the worker."""
-    from autograder.checking import Mismatch, check
+def _dependencies(gid, answer) -> list[tuple[str, str]]:
+    """(function, grade id) of the earlier exercises of the lesson that exercise ``gid`` relies on:
+    the functions its hidden test passes along and those its answer calls by name."""
+    from autograder.checking import earlier_exercise
     from autograder.exercises import EXERCISES
 
     exercise = EXERCISES[gid]
+    found = []
+    for name in dict.fromkeys(exercise.functions[1:] + tuple(_names_in(answer))):
+        dep = earlier_exercise(exercise, name, EXERCISES)
+        if dep is not None and name != exercise.function:
+            found.append((name, dep.grade_id))
+    return found
+
+
+def _names_in(source) -> list[str]:
+    return re.findall(r"[A-Za-z_]\w*", source or "")
+
+
+def _judge(gid, worker, course=None, note="") -> Verdict:
+    """Run the exercise's hidden tests on the learner's functions in the worker.
+
+    ``course`` maps function names to the course's versions that stand in for the learner's
+    (earlier exercises that fail their own tests; the worker then holds them as callbacks), and
+    ``note`` says so in the feedback.
+    """
+    from autograder.checking import Mismatch, check_cases
+    from autograder.exercises import EXERCISES
+
+    exercise = EXERCISES[gid]
+    course = course or {}
+    functions = {name: course[name][0] if name in course else Remote(worker, name) for name in exercise.functions}
     try:
-        check(gid, *[Remote(worker, name) for name in exercise.functions])
+        check_cases(exercise, functions)
     except WorkerGone:
         raise
     except NotImplementedError:
-        return Verdict(gid, False, "not attempted yet")
+        return Verdict(gid, False, "not attempted yet", note=note)
     except Exception as exc:  # noqa: BLE001 - a Mismatch's message, or whatever else went wrong, in one line
         reason = _one_line(exc) if isinstance(exc, Mismatch) else f"{type(exc).__name__}: {_one_line(exc)}"
         if gid in worker.answer_errors:
             reason += f" (your answer cell raised {worker.answer_errors[gid]})"
         if worker.setup_error:
             reason += f" (the setup cell failed: {worker.setup_error})"
-        return Verdict(gid, False, reason)
-    return Verdict(gid, True)
+        elif worker.cell_errors:
+            tag, error = worker.cell_errors[0]
+            reason += f" (a cell of the notebook raised {error})"
+        return Verdict(gid, False, reason + (f" ({note})" if note else ""), note=note)
+    return Verdict(gid, True, note=note)
 
 
 def _one_line(exc) -> str:
     return (str(exc).strip().splitlines() or [""])[0][:500]
 
 
+def _gone(exc, timeout) -> str:
+    if str(exc) == "timeout":
+        return f"did not finish within {timeout} s"
+    return "crashed or stopped the process that runs it"
+
+
+def _course_functions(gid, verdicts, answers) -> dict:
+    """{name: (course's function, earlier grade id)} for the earlier exercises ``gid`` relies on that failed."""
+    from autograder.checking import course_version
+    from autograder.exercises import EXERCISES
+
+    exercise = EXERCISES[gid]
+    return {name: (course_version(exercise, EXERCISES[dep], name), dep)
+            for name, dep in _dependencies(gid, answers.get(gid))
+            if dep in verdicts and not verdicts[dep].passed}
+
+
 def verify(nb, timeout=60, sandbox=None, cwd=None) -> dict[str, Verdict]:
     """Verdicts for every exercise the notebook's graded cells check, keyed by answer grade id.
 
-    The learner's code runs in a worker process (in ``sandbox`` when given, with a scratch copy of
-    ``cwd``); an exercise whose calls take longer than ``timeout`` s in all, or that kills the
-    worker, fails with that reason and the remaining ones get a fresh worker.
+    The learner's notebook runs in a worker process (in ``sandbox`` when given, with a scratch copy
+    of ``cwd``) as their kernel ran it; an exercise whose calls take longer than ``timeout`` s in all,
+    or that kills the worker, fails with that reason and the remaining ones get a fresh worker.
+
+    Each point is earned once: an exercise that fails while an earlier exercise it relies on fails
+    too is graded again in a fresh worker, where the course's version of that earlier function
+    stands in for the learner's (a call back into this process, bound only in that worker).
     """
     program = program_of(nb)
     pending = exercises_in(nb)
-    answers = dict(program["answers"])
+    answers = answers_of(nb)
     verdicts = {}
     for gid in pending:
         if gid in answers and _copied_from_reference(gid, answers[gid]):
             verdicts[gid] = Verdict(gid, False, "the answer is the course's reference, copied: no credit",
                                     flagged=True)
     pending = [g for g in pending if g not in verdicts]
+    unloaded = set()
     worker = None
     try:
-        while pending:
-            gid = pending[0]
+        for index, gid in enumerate(pending):
+            upto = program["stops"].get(gid, len(program["cells"]))
             try:
                 if worker is None:
-                    worker = Worker(program, sandbox=sandbox, timeout=timeout, cwd=cwd)
+                    worker = Worker(program, sandbox=sandbox, timeout=timeout, cwd=cwd, upto=upto)
+                worker.load_until(upto)
+            except WorkerGone as exc:  # the cells above it do not load: nor can any exercise after it
+                reason = ("the notebook's cells above it did not finish within "
+                          f"{LOAD_FACTOR * timeout + 30} s" if str(exc) == "timeout"
+                          else "the notebook's cells above it crashed or stopped the process that runs them")
+                verdicts.update({g: Verdict(g, False, reason) for g in pending[index:]})
+                unloaded.update(pending[index:])
+                break
+            try:
                 worker.start_exercise(timeout)
                 verdicts[gid] = _judge(gid, worker)
             except WorkerGone as exc:
-                reason = (f"did not finish within {timeout} s" if str(exc) == "timeout"
-                          else "crashed or stopped the process that runs it")
-                verdicts[gid] = Verdict(gid, False, reason)
-                if worker is not None:
-                    worker.close()
+                verdicts[gid] = Verdict(gid, False, _gone(exc, timeout))
+                worker.close()
                 worker = None
-            pending.pop(0)
     finally:
         if worker is not None:
             worker.close()
+    own = dict(verdicts)  # how the learner's own functions fared, before any stand-in
+    used = {}
+    for gid in pending:  # after the shared worker is gone: one fresh worker at a time
+        course = {} if own[gid].passed or gid in unloaded else _course_functions(gid, own, answers)
+        if course:
+            used[gid] = {name: dep for name, (_, dep) in course.items()}
+            note = "; ".join(_stand_in_note(name, dep, verdicts, used) for name, dep in used[gid].items())
+            verdicts[gid] = _judge_with_course(gid, program, course, sandbox, timeout, cwd, note)
     return verdicts
+
+
+def _stand_in_note(name, dep, verdicts, used) -> str:
+    """Why the course's ``name`` stood in: the learner's fails its exercise, or relies on one that fails."""
+    from autograder.checking import exercise_number
+    from autograder.exercises import EXERCISES
+
+    root, seen = dep, set()
+    while verdicts[root].passed and used.get(root) and root not in seen:
+        seen.add(root)
+        root = next(iter(used[root].values()))
+    if root == dep or verdicts[root].passed:
+        return f"graded with the course's `{name}`, since yours fails Exercise {exercise_number(dep)}"
+    return (f"graded with the course's `{name}`, since yours relies on your `{EXERCISES[root].function}`, "
+            f"which fails Exercise {exercise_number(root)}")
+
+
+def _judge_with_course(gid, program, course, sandbox, timeout, cwd, note) -> Verdict:
+    """The exercise graded in a fresh worker that holds the course's versions of ``course``."""
+    fresh = None
+    try:
+        fresh = Worker(program, sandbox=sandbox, timeout=timeout, cwd=cwd,
+                       bind={name: function for name, (function, _) in course.items()},
+                       upto=program["stops"].get(gid, len(program["cells"])))
+        fresh.start_exercise(timeout)
+        return _judge(gid, fresh, course, note)
+    except WorkerGone as exc:
+        return Verdict(gid, False, f"{_gone(exc, timeout)} ({note})", note=note)
+    finally:
+        if fresh is not None:
+            fresh.close()
