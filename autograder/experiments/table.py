@@ -15,7 +15,9 @@ from autograder.course import SOLUTIONS
 
 RESULT_FILES = [SOLUTIONS / "07_forecasting" / "results.jsonl",
                 SOLUTIONS / "08_gated_vs_vanilla" / "adding_results.jsonl"]
-MODELS = ["persistence", "seasonal_naive", "ar2", "ar9", "sarima", "holt_winters", "rnn", "lstm", "gru"]
+MODELS = ["persistence", "seasonal_naive", "ar2", "ar9", "sarima", "holt_winters", "rnn", "irnn", "rnn_orth", "lstm",
+          "gru"]
+ADDING_MODELS = ("rnn", "irnn", "rnn_orth", "lstm", "gru")
 
 
 def load(paths=RESULT_FILES):
@@ -45,7 +47,7 @@ def markdown(rows) -> str:
             strategy = f" {r['strategy']}" if r.get("strategy") else ""
             title = f"CO2 h={r['horizon']} RMSE (ppm)"
             columns.setdefault(title, defaultdict(list))[r["model"] + strategy].append(r["rmse"])
-        elif exp == "adding" and r.get("model") in ("rnn", "lstm", "gru") and r.get("role", "test") == "test":
+        elif exp == "adding" and r.get("model") in ADDING_MODELS and r.get("role", "test") == "test":
             title = f"adding T={r['T']} test MSE"
             columns.setdefault(title, defaultdict(list))[r["model"]].append(r["test_mse"])
     titles = sorted(columns, key=lambda t: (not t.startswith("sunspots"), not t.startswith("CO2"),
