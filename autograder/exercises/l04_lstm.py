@@ -8,8 +8,15 @@ sequence cache = the list of the T step caches.
 import numpy as np
 
 from autograder import reference as ref
-from autograder.checking import Exercise, returns
-from autograder.exercises.gated import grads_entries, sequence_cases, sequence_forward, step_cases
+from autograder.checking import Exercise
+from autograder.exercises.gated import (
+    grads_entries,
+    sequence_cases,
+    sequence_forward,
+    sequence_forward_run,
+    step_cases,
+    step_forward_run,
+)
 from autograder.reference import lstm_step_backward, lstm_step_forward
 
 REF = {name: getattr(ref, name)
@@ -17,13 +24,8 @@ REF = {name: getattr(ref, name)
 COURSE = {**REF, "lstm_forward": sequence_forward(ref.lstm_step_forward, with_c=True)}
 
 
-def _run_step_forward(target, fns, case):
-    x, h_prev, c_prev, p, _, _ = case.args
-    return returns("h", "c", None)(target, fns, type(case)(case.label, (x, h_prev, c_prev, p)))
-
-
 ex_lstm_step_forward = Exercise(
-    "l04_e1_lstm_step_forward", ("lstm_step_forward",), _run_step_forward,
+    "l04_e1_lstm_step_forward", ("lstm_step_forward",), step_forward_run(ref.lstm_step_forward),
     lambda rng: step_cases(rng, 4, True), REF,
 )
 
@@ -37,6 +39,41 @@ def step_gate_order_ifog(x, h_prev, c_prev, p):
     c = f * c_prev + i * g
     h = o * np.tanh(c)
     return h, c, (x, h_prev, c_prev, np.hstack([i, f, g, o]), np.tanh(c), p)
+
+
+@ex_lstm_step_forward.bug("the gate blocks were read as i, g, f, o: PyTorch stacks i, f, g, o "
+                          "(rows 0:H input, H:2H forget, 2H:3H candidate, 3H:4H output)")
+def step_gate_order_igfo(x, h_prev, c_prev, p):
+    H = h_prev.shape[1]
+    a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]
+    sig = 1 / (1 + np.exp(-a))
+    i, g, f, o = sig[:, :H], np.tanh(a[:, H:2 * H]), sig[:, 2 * H:3 * H], sig[:, 3 * H:]
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, np.hstack([i, f, g, o]), np.tanh(c), p)
+
+
+@ex_lstm_step_forward.bug("the gate blocks were read as f, i, g, o: PyTorch stacks i, f, g, o "
+                          "(the input gate comes first)")
+def step_gate_order_figo(x, h_prev, c_prev, p):
+    H = h_prev.shape[1]
+    a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]
+    sig = 1 / (1 + np.exp(-a))
+    f, i, g, o = sig[:, :H], sig[:, H:2 * H], np.tanh(a[:, 2 * H:3 * H]), sig[:, 3 * H:]
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, np.hstack([i, f, g, o]), np.tanh(c), p)
+
+
+@ex_lstm_step_forward.bug("the cache holds tanh(c) of the old cell; the backward pass needs tanh(c') of the new one")
+def step_cache_old_tanh(x, h_prev, c_prev, p):
+    H = h_prev.shape[1]
+    a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]
+    sig = 1 / (1 + np.exp(-a))
+    i, f, g, o = sig[:, :H], sig[:, H:2 * H], np.tanh(a[:, 2 * H:3 * H]), sig[:, 3 * H:]
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, np.hstack([i, f, g, o]), np.tanh(c_prev), p)
 
 
 @ex_lstm_step_forward.bug("the candidate g uses a sigmoid; it is tanh (so it can be negative)")
@@ -93,6 +130,19 @@ def step_backward_ignores_dc(dh, dc, cache):
     dc_total = dh * o * (1 - tanh_c**2)
     di, df, dg, do = dc_total * g, dc_total * c_prev, dc_total * i, dh * tanh_c
     da = np.hstack([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)])
+    grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+    return da @ p["W_ih"], da @ p["W_hh"], dc_total * f, grads
+
+
+@ex_lstm_step_backward.bug("the gate gradients are stacked as i, g, f, o; they must follow the weights' blocks, "
+                           "PyTorch's i, f, g, o")
+def step_backward_stacked_igfo(dh, dc, cache):
+    x, h_prev, c_prev, gates, tanh_c, p = cache
+    H = h_prev.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc_total = dc + dh * o * (1 - tanh_c**2)
+    di, df, dg, do = dc_total * g, dc_total * c_prev, dc_total * i, dh * tanh_c
+    da = np.hstack([di * i * (1 - i), dg * (1 - g**2), df * f * (1 - f), do * o * (1 - o)])
     grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
     return da @ p["W_ih"], da @ p["W_hh"], dc_total * f, grads
 
@@ -159,13 +209,8 @@ def step_backward_da_order_ifog(dh, dc, cache):
     return da @ p["W_ih"], da @ p["W_hh"], dc_total * f, grads
 
 
-def _run_forward(target, fns, case):
-    x, h0, c0, p, _ = case.args
-    return returns("hs", None)(target, fns, type(case)(case.label, (x, h0, c0, p)))
-
-
 ex_lstm_forward = Exercise(
-    "l04_e3_lstm_forward", ("lstm_forward", "lstm_step_forward"), _run_forward,
+    "l04_e3_lstm_forward", ("lstm_forward", "lstm_step_forward"), sequence_forward_run(COURSE["lstm_forward"]),
     lambda rng: sequence_cases(rng, 4, True), REF,
 )
 

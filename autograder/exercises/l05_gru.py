@@ -9,18 +9,20 @@ import numpy as np
 
 from autograder import reference as ref
 from autograder.checking import Case, Exercise, returns
-from autograder.exercises.gated import grads_entries, sequence_cases, sequence_forward, step_cases
+from autograder.exercises.gated import (
+    grads_entries,
+    sequence_cases,
+    sequence_forward,
+    sequence_forward_run,
+    step_cases,
+    step_forward_run,
+)
 from autograder.reference import gru_step_backward, gru_step_forward
 
 REF = {name: getattr(ref, name)
        for name in ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
                     "gated_param_count"]}
 COURSE = {**REF, "gru_forward": sequence_forward(ref.gru_step_forward, with_c=False)}
-
-
-def _run_step_forward(target, fns, case):
-    x, h_prev, p, _ = case.args
-    return returns("h", None)(target, fns, Case(case.label, (x, h_prev, p)))
 
 
 def _step_cases_one_unit_last(rng):
@@ -32,7 +34,7 @@ def _step_cases_one_unit_last(rng):
 
 
 ex_gru_step_forward = Exercise(
-    "l05_e1_gru_step_forward", ("gru_step_forward",), _run_step_forward,
+    "l05_e1_gru_step_forward", ("gru_step_forward",), step_forward_run(ref.gru_step_forward, with_c=False),
     _step_cases_one_unit_last, REF,
 )
 
@@ -73,6 +75,19 @@ def step_gate_order(x, h_prev, p):
     n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
     h = (1 - z) * n + z * h_prev
     return h, (x, h_prev, np.hstack([r, z, n]), gh[:, 2 * H:], p)
+
+
+@ex_gru_step_forward.bug("the cache's hn lacks b_hn: the backward pass needs hn = h_prev W_hnᵀ + b_hn, "
+                         "the term r multiplies")
+def step_cache_hn_without_bias(x, h_prev, p):
+    H = h_prev.shape[1]
+    gi = x @ p["W_ih"].T + p["b_ih"]
+    gh = h_prev @ p["W_hh"].T + p["b_hh"]
+    r = 1 / (1 + np.exp(-(gi[:, :H] + gh[:, :H])))
+    z = 1 / (1 + np.exp(-(gi[:, H:2 * H] + gh[:, H:2 * H])))
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    h = (1 - z) * n + z * h_prev
+    return h, (x, h_prev, np.hstack([r, z, n]), h_prev @ p["W_hh"][2 * H:].T, p)
 
 
 @ex_gru_step_forward.bug("the reset gate is missing: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))")
@@ -164,13 +179,8 @@ def step_backward_wrong_sigmoid_grad(dh, cache):
     return dgi @ p["W_ih"], dh * z + dgh @ p["W_hh"], grads
 
 
-def _run_forward(target, fns, case):
-    x, h0, p, _ = case.args
-    return returns("hs", None)(target, fns, Case(case.label, (x, h0, p)))
-
-
 ex_gru_forward = Exercise(
-    "l05_e3_gru_forward", ("gru_forward", "gru_step_forward"), _run_forward,
+    "l05_e3_gru_forward", ("gru_forward", "gru_step_forward"), sequence_forward_run(COURSE["gru_forward"], False),
     lambda rng: sequence_cases(rng, 3, False), REF,
 )
 

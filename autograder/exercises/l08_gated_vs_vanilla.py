@@ -8,7 +8,7 @@ the no-forget cell uses blocks [i | g | o]. Step cache, as in lesson 04:
 import numpy as np
 
 from autograder.checking import Case, Exercise, Mismatch, returns
-from autograder.exercises.gated import grads_entries, step_cases
+from autograder.exercises.gated import grads_entries, step_cases, step_forward_run
 from autograder.reference import ablation
 
 REF = {name: getattr(ablation, name)
@@ -82,14 +82,9 @@ def budget_always_four(model, D, budget, K=1):
 
 # ---------------------------------------------------------- Exercise 2: no-forget step forward
 
-def _run_step_forward(target, fns, case):
-    x, h_prev, c_prev, p, _, _ = case.args
-    return returns("h", "c", None)(target, fns, Case(case.label, (x, h_prev, c_prev, p)))
-
-
 ex_no_forget_forward = Exercise(
-    "l08_e2_lstm_no_forget_step_forward", ("lstm_no_forget_step_forward",), _run_step_forward,
-    lambda rng: step_cases(rng, 3, True), REF,
+    "l08_e2_lstm_no_forget_step_forward", ("lstm_no_forget_step_forward",),
+    step_forward_run(ablation.lstm_no_forget_step_forward), lambda rng: step_cases(rng, 3, True), REF,
 )
 
 
@@ -101,6 +96,26 @@ def nf_forward_wrong_blocks(x, h_prev, c_prev, p):
     c = c_prev + i * g
     h = o * np.tanh(c)
     return h, c, (x, h_prev, c_prev, np.hstack([i, g, o]), np.tanh(c), p)
+
+
+@ex_no_forget_forward.bug("the blocks were read as [g | i | o]; they are PyTorch's i, f, g, o without f: [i | g | o]")
+def nf_forward_blocks_gio(x, h_prev, c_prev, p):
+    H = h_prev.shape[1]
+    a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]
+    g, i, o = np.tanh(a[:, :H]), 1 / (1 + np.exp(-a[:, H:2 * H])), 1 / (1 + np.exp(-a[:, 2 * H:]))
+    c = c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, np.hstack([i, g, o]), np.tanh(c), p)
+
+
+@ex_no_forget_forward.bug("the cache holds tanh(c) of the old cell; the backward pass needs tanh(c') of the new one")
+def nf_forward_cache_old_tanh(x, h_prev, c_prev, p):
+    H = h_prev.shape[1]
+    a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]
+    i, g, o = 1 / (1 + np.exp(-a[:, :H])), np.tanh(a[:, H:2 * H]), 1 / (1 + np.exp(-a[:, 2 * H:]))
+    c = c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, np.hstack([i, g, o]), np.tanh(c_prev), p)
 
 
 @ex_no_forget_forward.bug("the old cell was dropped: with f ≡ 1 the cell keeps all of it, c' = c + i ⊙ g")
@@ -168,6 +183,19 @@ def nf_backward_dc_prev_upstream_only(dh, dc, cache):
     da = np.hstack([di * i * (1 - i), dg * (1 - g ** 2), do * o * (1 - o)])
     grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
     return da @ p["W_ih"], da @ p["W_hh"], dc, grads
+
+
+@ex_no_forget_backward.bug("the gate gradients are stacked as [i | o | g]; they must follow the weights' "
+                           "blocks [i | g | o]")
+def nf_backward_stacked_iog(dh, dc, cache):
+    x, h_prev, c_prev, gates, tanh_c, p = cache
+    H = h_prev.shape[1]
+    i, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+    dc_total = dc + dh * o * (1 - tanh_c ** 2)
+    di, dg, do = dc_total * g, dc_total * i, dh * tanh_c
+    da = np.hstack([di * i * (1 - i), do * o * (1 - o), dg * (1 - g ** 2)])
+    grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+    return da @ p["W_ih"], da @ p["W_hh"], dc_total, grads
 
 
 @ex_no_forget_backward.bug("the upstream dc is ignored: the cell gets dc plus dh ⊙ o ⊙ (1 − tanh²(c'))")

@@ -320,6 +320,68 @@ def sample_temperature_multiplies(params, prime_ids, n, temperature, rng):
     return np.array(out)
 
 
+@ex_sample_chars.bug("the temperature was applied to the probabilities, after the softmax, where renormalising "
+                     "undoes it: divide the logits, softmax(logits / temperature)")
+def sample_temperature_on_probabilities(params, prime_ids, n, temperature, rng):
+    rng = np.random.default_rng(rng)
+    V, H = params["W_out"].shape
+    p = {k: params[k] for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
+    h, c = np.zeros((1, H)), np.zeros((1, H))
+    for char in prime_ids:
+        h, c, _ = lstm_step_forward(np.eye(V)[[char]], h, c, p)
+    out = []
+    for _ in range(n):
+        scores = h[0] @ params["W_out"].T + params["b_out"]
+        probs = np.exp(scores - scores.max())
+        probs = probs / probs.sum() / temperature
+        out.append(rng.choice(V, p=probs / probs.sum()))
+        h, c, _ = lstm_step_forward(np.eye(V)[[out[-1]]], h, c, p)
+    return np.array(out)
+
+
+@ex_sample_chars.bug("the temperature divides the probabilities, after the softmax, so they no longer sum to 1: "
+                     "divide the logits, softmax(logits / temperature)")
+def sample_temperature_on_probabilities_unnormalised(params, prime_ids, n, temperature, rng):
+    rng = np.random.default_rng(rng)
+    V, H = params["W_out"].shape
+    p = {k: params[k] for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
+    h, c = np.zeros((1, H)), np.zeros((1, H))
+    for char in prime_ids:
+        h, c, _ = lstm_step_forward(np.eye(V)[[char]], h, c, p)
+    out = []
+    for _ in range(n):
+        scores = h[0] @ params["W_out"].T + params["b_out"]
+        probs = np.exp(scores - scores.max())
+        out.append(rng.choice(V, p=probs / probs.sum() / temperature))
+        h, c, _ = lstm_step_forward(np.eye(V)[[out[-1]]], h, c, p)
+    return np.array(out)
+
+
+@ex_sample_chars.bug("the LSTM's gate blocks were read as i, g, f, o: PyTorch stacks i, f, g, o "
+                     "(lstm_step_forward from lesson 04 reads them right)")
+def sample_own_lstm_igfo(params, prime_ids, n, temperature, rng):
+    rng = np.random.default_rng(rng)
+    V, H = params["W_out"].shape
+
+    def step(char, h, c):
+        a = np.eye(V)[[char]] @ params["W_ih"].T + params["b_ih"] + h @ params["W_hh"].T + params["b_hh"]
+        sig = 1 / (1 + np.exp(-a))
+        i, g, f, o = sig[:, :H], np.tanh(a[:, H:2 * H]), sig[:, 2 * H:3 * H], sig[:, 3 * H:]
+        c = f * c + i * g
+        return o * np.tanh(c), c
+
+    h, c = np.zeros((1, H)), np.zeros((1, H))
+    for char in prime_ids:
+        h, c = step(char, h, c)
+    out = []
+    for _ in range(n):
+        scores = (h[0] @ params["W_out"].T + params["b_out"]) / temperature
+        probs = np.exp(scores - scores.max())
+        out.append(rng.choice(V, p=probs / probs.sum()))
+        h, c = step(out[-1], h, c)
+    return np.array(out)
+
+
 @ex_sample_chars.bug("the sampled character is not read back: the model must read what it just wrote")
 def sample_not_fed_back(params, prime_ids, n, temperature, rng):
     rng = np.random.default_rng(rng)
@@ -380,6 +442,32 @@ def _bpc_cases(rng):
 ex_evaluate_bpc = Exercise(
     "l09_e5_evaluate_bpc", ("evaluate_bpc", "softmax_cross_entropy"), returns("bpc", "perplexity"), _bpc_cases, REF,
 )
+
+
+@ex_evaluate_bpc.bug("the LSTM's gate blocks were read as f, i, g, o: PyTorch stacks i, f, g, o "
+                     "(lstm_step_forward from lesson 04 reads them right)")
+def bpc_own_lstm_figo(params, ids, batch_size, seq_len):
+    V, H = params["W_out"].shape
+
+    def step(x, h, c):
+        a = x @ params["W_ih"].T + params["b_ih"] + h @ params["W_hh"].T + params["b_hh"]
+        sig = 1 / (1 + np.exp(-a))
+        f, i, g, o = sig[:, :H], sig[:, H:2 * H], np.tanh(a[:, 2 * H:3 * H]), sig[:, 3 * H:]
+        c = f * c + i * g
+        return o * np.tanh(c), c
+
+    h, c = np.zeros((batch_size, H)), np.zeros((batch_size, H))
+    total, count = 0.0, 0
+    for x_ids, y_ids in bptt_batches(ids, batch_size, seq_len, drop_last=False):
+        hs = []
+        for t in range(x_ids.shape[1]):
+            h, c = step(np.eye(V)[x_ids[:, t]], h, c)
+            hs.append(h)
+        logits = np.stack(hs, axis=1) @ params["W_out"].T + params["b_out"]
+        loss, _ = softmax_cross_entropy(logits, y_ids, np.ones(y_ids.shape))
+        total, count = total + loss * y_ids.size, count + y_ids.size
+    bpc = total / count / np.log(2)
+    return bpc, 2.0**bpc
 
 
 @ex_evaluate_bpc.bug("the result is in nats: bits per character = nats / ln 2")
