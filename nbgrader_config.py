@@ -57,13 +57,21 @@ from autograder.nbgrader_plugins import (  # noqa: E402
     VerifyAnswers,
 )
 
+# Intake (autograder/intake.py): collect and autograde copy only the regular files a student handed in,
+# never through a link, never a FIFO or device, bounded in size and count; what is refused is logged
+# and shown at the top of that student's feedback; a notebook that is a link is not gradable (0).
+from autograder import intake  # noqa: E402
+
+c.ExchangeFactory.collect = "autograder.intake.SafeExchangeCollect"
+intake.install()  # `nbgrader autograde` (and formgrader) run intake.SafeAutograde
+
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, ReleaseAwareOverwriteCells, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    SafeExecute, VerifyAnswers, SanitizeOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    SafeExecute, VerifyAnswers, intake.IntakeReport, SanitizeOutputs, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [
     ClearHiddenTests, ShortTracebacks, SanitizeOutputs, GetGrades, CSSHTMLHeaderPreprocessor,

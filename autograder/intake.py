@@ -260,13 +260,27 @@ def _exchange_collect_class():
         As root, or whenever the student id names a Unix account, only that account's files are taken."""
 
         def do_copy(self, src, dest, log=None):
-            student = os.path.basename(src).split("+", 1)[0]
+            student = os.path.basename(src).rsplit("+", 3)[0]  # as nbgrader's collect reads the name
             uid = account_uid(student)
             intake = copy_submission(src, dest, owner_uid=uid, ignore=self.coursedir.ignore,
                                      max_bytes=min(MAX_BYTES, 1000 * int(self.coursedir.max_dir_size)))
+            secret = Path(dest, "submission_secret.txt")  # release_feedback needs one for every notebook's feedback
+            if not secret.is_file() or secret.is_symlink():
+                os.makedirs(dest, exist_ok=True)
+                if os.path.lexists(secret):
+                    secret.unlink()
+                import secrets
+
+                secret.write_text(secrets.token_hex(16))
+                intake.refused.append(("submission_secret.txt", "missing: a new one was made, so feedback can be "
+                                       "released (this submission's own fetch_feedback will not find it)"))
             if intake.refused:
                 self.log.warning(intake.line(student))
-                Path(dest, NOTICE).write_text(intake.note())
+                os.makedirs(dest, exist_ok=True)
+                notice = Path(dest, NOTICE)
+                if os.path.lexists(notice):
+                    notice.unlink()
+                notice.write_text(intake.note())
             if self.coursedir.groupshared:
                 for dirname, _, _ in os.walk(dest):
                     try:
@@ -379,12 +393,24 @@ def _autograde_class():
             for folder in sorted(glob.glob(pattern)):
                 if folder in self.assignments or os.path.islink(folder):
                     continue
-                for path, _why in _earlier_refusals(Path(folder, NOTICE)):
+                refused = [path for path, _why in _earlier_refusals(Path(folder, NOTICE))]
+                if "." in refused:  # the whole submission was refused: every notebook is not gradable
+                    refused += [f"{name}.ipynb" for name in self._notebook_names()]
+                for path in refused:
                     if path.endswith(".ipynb") and "/" not in path and \
                             fnmatch.fnmatch(path, self.coursedir.notebook_id + ".ipynb"):
-                        self.assignments.setdefault(folder, []).append(os.path.join(folder, path))
+                        found = self.assignments.setdefault(folder, [])
+                        if os.path.join(folder, path) not in found:
+                            found.append(os.path.join(folder, path))
             if not self.assignments:
                 raise NbGraderException(f"No notebooks were matched by '{pattern}'")
+
+        def _notebook_names(self):
+            try:
+                with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+                    return [nb.name for nb in gb.find_assignment(self.coursedir.assignment_id).notebooks]
+            except Exception:  # noqa: BLE001 - no such assignment yet: nbgrader reports it
+                return []
 
         def init_single_notebook_resources(self, notebook_filename):
             resources = super().init_single_notebook_resources(notebook_filename)

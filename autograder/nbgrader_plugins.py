@@ -118,6 +118,13 @@ class VerifyAnswers(NbGraderPreprocessor):
 
 SAFE_MIME = {"text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/gif",
              "image/svg+xml"}
+IMAGE_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+               "image/gif": (b"GIF87a", b"GIF89a")}
+STREAMS = ("stdout", "stderr")
+OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+SAFE_SCHEMES = ("http", "https", "mailto", "attachment")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")  # attachment names, tags
+CELL_METADATA = {"nbgrader", "tags", "deletable", "editable", "collapsed", "scrolled", "trusted"}
 
 
 def clean_html(html: str) -> str:
@@ -126,29 +133,168 @@ def clean_html(html: str) -> str:
     return nh3.clean(html)
 
 
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else value if isinstance(value, str) else ""
+
+
+def _image(mime, value):
+    """The canonical base64 of an image that decodes and starts as ``mime`` claims, else None."""
+    import base64
+    import binascii
+
+    text = re.sub(r"\s+", "", _text(value))
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(IMAGE_MAGIC[mime]):
+        return None
+    return base64.b64encode(raw).decode("ascii")
+
+
+def safe_target(target: str) -> bool:
+    """True for a link or image target a browser cannot run: no scheme, or http(s), mailto, attachment."""
+    import html
+    import urllib.parse
+
+    value = html.unescape(urllib.parse.unquote(html.unescape(target)))
+    value = re.sub(r"[\x00-\x20\x7f\\]+", "", value).lower()
+    scheme = re.match(r"^([a-z][a-z0-9+.-]*):", value)
+    if scheme is None:
+        return True  # a relative target: a file, an anchor
+    return scheme.group(1) in SAFE_SCHEMES
+
+
+# [text](target "title"), ![alt](<target>), and reference definitions [label]: target
+_INLINE_TARGET = re.compile(r"(\]\s*\(\s*)(<[^>\n]*>|[^)\n]*)")
+_REFERENCE = re.compile(r"^( {0,3}\[[^\]\n]+\]:[ \t]*)(<[^>\n]*>|\S+)", re.M)
+_AUTOLINK = re.compile(r"<([a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]*)>")
+
+
+def clean_markdown(source: str) -> str:
+    """Markdown with every link or image target that could run (``javascript:``, ``vbscript:``,
+    ``data:text/html``, ...) replaced by ``#``, and any HTML cleaned."""
+    def fix(match):
+        target = match.group(2)
+        inner = target[1:-1] if target.startswith("<") and target.endswith(">") else target
+        return match.group(0) if safe_target(inner) else match.group(1) + "#"
+
+    source = _INLINE_TARGET.sub(fix, source)
+    source = _REFERENCE.sub(fix, source)
+    source = _AUTOLINK.sub(lambda m: m.group(0) if safe_target(m.group(1)) else "#", source)
+    if re.search(r"<[a-zA-Z!/?]", source):
+        source = clean_html(source)
+    return source
+
+
+def plain_markdown(text) -> str:
+    """``text`` (a name a student chose) shown literally in Markdown: no link, tag or emphasis."""
+    text = str(text).replace("\n", " ")[:300]
+    return re.sub(r"([\\`*_{}\[\]()#+!<>&|~:-])", r"\\\1", text)
+
+
 def _clean_data(data):
     for mime in list(data):
-        if mime not in SAFE_MIME:
+        if mime not in SAFE_MIME or not isinstance(data[mime], str | list):
             del data[mime]  # javascript, widgets, anything a browser would run or we cannot check
-        elif mime in ("text/html", "text/markdown"):
-            value = data[mime]
-            data[mime] = clean_html("".join(value) if isinstance(value, list) else value)
+        elif mime == "text/html":
+            data[mime] = clean_html(_text(data[mime]))
+        elif mime == "text/markdown":
+            data[mime] = clean_markdown(_text(data[mime]))
+        elif mime in IMAGE_MAGIC:
+            image = _image(mime, data[mime])
+            if image is None:
+                del data[mime]
+                data.setdefault("text/plain", f"[an image that is not a valid {mime} was removed by the grader]")
+            else:
+                data[mime] = image
         elif mime == "image/svg+xml":
             del data[mime]  # SVG can carry scripts; matplotlib's PNG is what the course shows
             data.setdefault("text/plain", "[an SVG image was removed by the grader]")
+        else:
+            data[mime] = _text(data[mime])
+
+
+def _clean_output_metadata(meta):
+    """Only numeric image sizes survive (templates write them into attributes)."""
+    kept = {}
+    for mime, value in (meta or {}).items():
+        if mime in IMAGE_MAGIC and isinstance(value, dict):
+            sizes = {k: v for k, v in value.items() if k in ("width", "height")
+                     and isinstance(v, int) and not isinstance(v, bool)}
+            if sizes:
+                kept[mime] = sizes
+    return kept
+
+
+def _clean_cell_metadata(cell):
+    meta = cell.get("metadata")
+    if not isinstance(meta, dict):
+        cell["metadata"] = {}
+        return
+    for key in list(meta):
+        if key not in CELL_METADATA:
+            del meta[key]
+    grading = meta.get("nbgrader")
+    if isinstance(grading, dict):  # shown by nbgrader's feedback template
+        if not isinstance(grading.get("grade_id", ""), str) or not re.fullmatch(r"[a-zA-Z0-9_-]*",
+                                                                                 grading.get("grade_id", "")):
+            grading["grade_id"] = "invalid-grade-id"
+        if "points" in grading and (not isinstance(grading["points"], int | float) or
+                                    isinstance(grading["points"], bool)):
+            grading["points"] = 0
+    elif "nbgrader" in meta:
+        del meta["nbgrader"]
+    if "tags" in meta:
+        meta["tags"] = [t for t in meta["tags"] if isinstance(t, str) and SAFE_NAME.match(t)] \
+            if isinstance(meta["tags"], list) else []
 
 
 class SanitizeOutputs(NbGraderPreprocessor):
-    """No script, event handler or active content from student outputs or Markdown cells."""
+    """No script, event handler or active content from student outputs, Markdown cells, attachments,
+    stream names, image payloads or metadata a template shows."""
+
+    def preprocess(self, nb, resources):
+        for key in ("title", "authors", "widgets"):
+            nb.metadata.pop(key, None)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and re.search(r"<[a-zA-Z!/?]", cell.source):
-            cell.source = clean_html(cell.source)
+        if cell.cell_type == "markdown":
+            cell.source = clean_markdown(cell.source)
+        _clean_cell_metadata(cell)
+        outputs = []
         for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind not in OUTPUT_TYPES:
+                continue
+            if kind == "stream":
+                if out.get("name") not in STREAMS:
+                    out["name"] = "stdout"
+                out["text"] = _text(out.get("text"))
             if "data" in out:
                 _clean_data(out["data"])
-        for key in list(cell.get("attachments", {}) or {}):
-            _clean_data(cell.attachments[key])
+            if "metadata" in out:
+                out["metadata"] = _clean_output_metadata(out["metadata"])
+            outputs.append(out)
+        if "outputs" in cell:
+            cell.outputs = outputs
+        attachments = cell.get("attachments", {}) or {}
+        for key in list(attachments):
+            if not SAFE_NAME.match(key) or not isinstance(attachments[key], dict):
+                del attachments[key]
+                continue
+            bundle = attachments[key]
+            _clean_data(bundle)
+            for mime in list(bundle):  # a template writes an attachment into a data: URI: valid images only
+                if mime not in IMAGE_MAGIC:
+                    del bundle[mime]
+            if not bundle:
+                del attachments[key]
+        if cell.cell_type == "markdown" and "attachment:" in cell.source:
+            # a reference to an attachment that is not there (or was removed) makes nbconvert fail: point it nowhere
+            cell.source = re.sub(r"attachment:([^\s)\"'<>]*)",
+                                 lambda m: m.group(0) if m.group(1) in attachments else "#", cell.source)
         return cell, resources
 
 

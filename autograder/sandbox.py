@@ -26,7 +26,6 @@ import importlib.util
 import os
 import resource
 import shutil
-import stat
 import sys
 import tempfile
 import uuid

@@ -131,7 +131,8 @@ def exported_scores(course: Path, lesson=LESSON) -> dict:
     with (course / "grades.csv").open() as fh:
         for row in csv.DictReader(fh):
             if row["assignment"] == lesson:
-                scores[row["student_id"]] = (float(row["score"]), float(row["max_score"]))
+                score = float(row["score"]) if row["score"] != "" else None  # blank: nothing submitted
+                scores[row["student_id"]] = (score, float(row["max_score"]))
     return scores
 
 

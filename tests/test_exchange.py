@@ -157,6 +157,41 @@ print(json.dumps({"wrote": wrote, "seen": seen}))
 '''
 
 
+# Run as a student's Unix user, straight into the inbound (no `nbgrader submit`): links to what only the
+# instructor may read, a FIFO, a link to /dev/zero, or a whole submission whose notebook is a link.
+INBOUND_ATTACK = r'''
+import json, os, sys
+inbound, me, lesson, mode = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+targets = json.loads(sys.argv[5])
+stamp = "2030-01-01 00:00:00.000000 UTC"  # later than any `nbgrader submit`: collect takes this one
+if mode == "links":  # a submission of her own: her notebook, and next to it links and a FIFO
+    folder = os.path.join(inbound, f"{me}+{lesson}+{stamp}+x2")
+    os.mkdir(folder)
+    os.chmod(folder, 0o755)
+    with open(os.path.join(lesson, lesson + ".ipynb"), "rb") as src, \
+            open(os.path.join(folder, lesson + ".ipynb"), "wb") as dest:
+        dest.write(src.read())
+    with open(os.path.join(folder, "timestamp.txt"), "w") as fh:
+        fh.write(stamp)
+    for name, target in targets.items():
+        os.symlink(target, os.path.join(folder, name))
+    os.mkfifo(os.path.join(folder, "pipe"))
+else:  # a submission of her own whose notebook is a classmate's, through a link
+    folder = os.path.join(inbound, f"{me}+{lesson}+{stamp}+x1")
+    os.mkdir(folder)
+    os.chmod(folder, 0o755)
+    os.symlink(targets["notebook"], os.path.join(folder, lesson + ".ipynb"))
+    with open(os.path.join(folder, "timestamp.txt"), "w") as fh:
+        fh.write(stamp)
+print(folder)
+'''
+PLANTED = ("gradebook.db", "solutions", "shadow", "alice.ipynb", "zero", "pipe", "not_mine.txt")
+
+
+def log_of(proc) -> str:
+    return proc.stdout + proc.stderr
+
+
 def digest(paths) -> dict:
     return {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in sorted(paths) if Path(p).is_file()}
 
@@ -315,6 +350,31 @@ def cycle():
             student.give_back_ownership(path)
             student.nbgrader("submit", LESSON, "--course", COURSE_ID, ex)
 
+        # mallory plants links and a FIFO in her own inbound folder; trudy hands in a link to alice's notebook
+        students["trudy"] = Student("trudy", base, separate_users)
+        nbgrader(course, "db", "student", "add", students["trudy"].name, "--first-name", "Trudy")
+        r["names"]["trudy"] = students["trudy"].name
+        inbound = exchange / COURSE_ID / "inbound"
+        alice_nb = next(inbound.glob(f"{students['alice'].name}+{LESSON}+*")) / f"{LESSON}.ipynb"
+        targets = {"gradebook.db": str(course / "gradebook.db"), "solutions": str(course / "solutions"),
+                   "shadow": "/etc/shadow", "alice.ipynb": str(alice_nb), "zero": "/dev/zero"}
+        for role, mode, planted in (("mallory", "links", targets), ("trudy", "notebook", {"notebook": str(alice_nb)})):
+            proc = students[role].run([*students[role].python, "-c", INBOUND_ATTACK, str(inbound),
+                                       students[role].name, LESSON, mode, json.dumps(planted)])
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            r[f"{role}_inbound"] = Path(proc.stdout.strip())
+        # her earlier, honest submission's secret (she keeps a copy in her nbgrader cache), so her feedback reaches her
+        secret = next(p for p in inbound.glob(f"{students['mallory'].name}+{LESSON}+*")
+                      if p != r["mallory_inbound"]) / "submission_secret.txt"
+        shutil.copy(secret, r["mallory_inbound"] / "submission_secret.txt")
+        students["mallory"].give_back_ownership(r["mallory_inbound"] / "submission_secret.txt")
+        # a file in her folder that is not hers (as a hard link to another's file would be)
+        (r["mallory_inbound"] / "not_mine.txt").write_text("not mallory's")
+        if separate_users:
+            alice = students["alice"].user
+            os.chown(r["mallory_inbound"] / "not_mine.txt", alice.pw_uid, alice.pw_gid)
+        r["expected"]["trudy"] = 0.0
+
         # mallory, as herself, against the exchange (only meaningful with separate accounts)
         if separate_users:
             honest = [p for p in files_under(exchange) if students["mallory"].name not in str(p)]
@@ -325,7 +385,7 @@ def cycle():
             r["exchange_attack"] = json.loads(proc.stdout)
             r["exchange_before"], r["exchange_after"] = before, digest(honest)
 
-        nbgrader(course, "collect", LESSON, ex)
+        r["collect_log"] = log_of(nbgrader(course, "collect", LESSON, ex, timeout=300))
         victims = [students["alice"].name, students["bob"].name]
         submitted = files_under(*(course / "submitted" / v for v in victims))
         inbound = [p for p in files_under(exchange / COURSE_ID / "inbound") if students["mallory"].name not in str(p)]
@@ -337,7 +397,13 @@ def cycle():
         autograded = files_under(*(course / "autograded" / v for v in victims))
         r["autograded_before"] = digest(autograded)
         r["records_before"] = gradebook_records(course, victims)
-        nbgrader(course, "autograde", LESSON, "--student", students["mallory"].name)
+        r["autograde_log"] = log_of(nbgrader(course, "autograde", LESSON, "--student", students["mallory"].name))
+        r["autograde_log"] += log_of(nbgrader(course, "autograde", LESSON, "--student", students["trudy"].name))
+        r["taken"] = {role: sorted(str(p.relative_to(course / folder / students[role].name)) for p in
+                                   (course / folder / students[role].name).rglob("*") if not p.is_dir())
+                      for role in ("mallory", "trudy") for folder in ("submitted",)}
+        r["autograded_files"] = {role: sorted(p.name for p in (course / "autograded" / students[role].name).rglob("*")
+                                              if not p.is_dir()) for role in ("mallory", "trudy")}
         r["submitted_after"] = digest(submitted + inbound)
         r["autograded_after"] = digest(autograded)
         r["records_after"] = gradebook_records(course, victims)
@@ -351,6 +417,8 @@ def cycle():
         nbgrader(course, "release_feedback", LESSON, ex)
         r["feedback"] = {}
         for role, student in students.items():
+            if role == "trudy":
+                continue  # nothing gradable, no feedback
             student.nbgrader("fetch_feedback", LESSON, "--course", COURSE_ID, ex)
             r["feedback"][role] = sorted((student.home / LESSON / "feedback").glob(f"*/{LESSON}.html"))
         yield r
@@ -415,3 +483,34 @@ def test_mallory_cannot_write_to_the_exchange(cycle):
     attack = cycle["exchange_attack"]
     assert not attack["wrote"], f"mallory could write to: {attack['wrote']}"
     assert cycle["exchange_before"] == cycle["exchange_after"]
+
+
+def test_collect_takes_only_a_students_own_regular_files(cycle):
+    mallory = cycle["names"]["mallory"]
+    line = next((ln for ln in cycle["collect_log"].splitlines() if f"intake refused from {mallory}" in ln), "")
+    planted = PLANTED if cycle["separate_users"] else PLANTED[:-1]  # ownership is checked with accounts only
+    for name in planted:
+        assert name in line, f"collect did not report {name}: {line or cycle['collect_log'][-2000:]}"
+    taken = cycle["taken"]["mallory"]
+    print(f"\ncollect: {line}\nsubmitted/ holds for mallory: {taken}; for trudy: {cycle['taken']['trudy']}"
+          f"\nscores: { {role: _score(cycle, role) for role in cycle['names']} }")
+    assert [p for p in taken if p.endswith(".ipynb")] == [f"{LESSON}/{LESSON}.ipynb"], taken
+    assert not set(taken) & {f"{LESSON}/{name}" for name in planted}, taken
+    assert not any(p.startswith(f"{LESSON}/solutions") for p in taken), taken
+
+
+def test_a_notebook_handed_in_as_a_link_is_not_gradable_and_not_a_classmates(cycle):
+    assert _score(cycle, "trudy") == (0.0, cycle["total"])
+    # her own timestamp, the grader's note and the secret collect made so that feedback can be released
+    assert cycle["taken"]["trudy"] == [f"{LESSON}/{name}" for name in ("intake.txt", "submission_secret.txt",
+                                                                      "timestamp.txt")], cycle["taken"]["trudy"]
+    assert f"{LESSON}.ipynb" not in cycle["autograded_files"]["trudy"]
+    trudy = cycle["names"]["trudy"]
+    assert f"intake refused from {trudy}: {LESSON}.ipynb: a symbolic link" in cycle["collect_log"]
+    assert re.search(rf"intake refused from {trudy}: {LESSON}.ipynb: .*not gradable", cycle["autograde_log"])
+
+
+def test_what_collect_refused_is_in_the_students_feedback(cycle):
+    html = cycle["feedback"]["mallory"][0].read_text()
+    assert "the grader did not take" in html and "a FIFO" in html and "gradebook.db" in html
+    assert "SQLite format" not in html and "root:" not in html

@@ -10,6 +10,7 @@ submission is left, and the feedback holds no hidden test and no script.
 
 import csv
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -231,6 +232,24 @@ def submissions(course):
     nb.cells.insert(1, nbformat.v4.new_markdown_cell('Hi <script>alert("hostile-cell")</script>'
                                                      '<img src=y onerror="alert(5)">'))
     subs["injects_html"] = (nb, TOTAL)
+    # active content without any "<": stream names, image payloads, MIME keys, Markdown link targets
+    nb = appended(r"""
+        import base64, sys
+        ip = get_ipython()
+        ip.kernel.session.send(ip.kernel.iopub_socket, "stream",
+                               {"name": 'x"><script>alert("hostile-stream")</script>', "text": "named\n"},
+                               parent=ip.kernel.get_parent("shell"), ident=ip.kernel._topic("stream"))
+        ip.display_pub.publish({"image/png": 'AAAA" onerror="alert(6)', "text/plain": "png"})
+        ip.display_pub.publish({"image/gif": base64.b64encode(b"<svg onload=alert(7)>").decode()})
+        ip.display_pub.publish({"text/markdown": "[click](javascript:alert(8)) "
+                                                 "![i](data:text/html;base64,PHNjcmlwdD4=)"})
+        ip.display_pub.publish({"text/html; charset=x": "<script>alert(9)</script>", "text/plain": "k"})
+        """)
+    cell = nbformat.v4.new_markdown_cell("[me](JaVaScRiPt:alert(10)) [ref][r] ![a](attachment:x.png)\n\n"
+                                         "[r]: vbscript:msgbox(11)")
+    cell.attachments = {"x.png": {"image/png": "bm90IGEgcG5n"}, 'y"><b': {"image/png": "iVBORw0KGgo="}}
+    nb.cells.insert(1, cell)
+    subs["injects_without_tags"] = (nb, TOTAL)
     # ------------------------------------------------------------------ honest work, deleted cells, runaways
     nb = solution()
     answer_cell(nb, FIRST).source = ("# My own answer; the autograder checks it against autograder.reference.\n"
@@ -239,6 +258,7 @@ def submissions(course):
     nb = solution()
     nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != f"{FIRST}_tests"]
     subs["deletes_test_cell"] = (nb, TOTAL)
+    subs["links_out"] = (solution(), TOTAL)  # the notebook is written by plant_links
     for name, body in [
         ("ignores_interrupt", "    import time\n    while True:\n        try:\n            time.sleep(0.1)\n"
                               "        except KeyboardInterrupt:\n            pass\n"),
@@ -281,6 +301,38 @@ def reads_source(course):
         raise RuntimeError("no source found")
         """
     return delegating(body)
+
+
+# ------------------------------------------------------------------ links and special files in submitted/
+# Planted after the notebooks are written (the submitted/ path, without an exchange): a grader that
+# followed them would copy the gradebook, every lesson's solutions, /etc/shadow or a classmate's
+# notebook into the student's folder, or block on a FIFO or /dev/zero.
+LINKED = {"links_out": "a correct notebook next to links, a FIFO and a timestamp.txt that reads forever"}
+LINK_NOTEBOOK = "notebook_is_a_link"  # the notebook itself is a link to a classmate's: graded after the others
+PEEK = """
+    import os
+    for name in ("gradebook.db", "solutions", "shadow", "alice.ipynb", "zero", "pipe", "timestamp.txt"):
+        if os.path.lexists(name):
+            print("PEEK", name, "is there")
+    """
+
+
+def plant_links(course):
+    links = course / "submitted" / "links_out" / LESSON
+    alice = course / "submitted" / "alice" / LESSON / f"{LESSON}.ipynb"
+    nbformat.write(appended(PEEK), str(links / f"{LESSON}.ipynb"))
+    for name, target in [("gradebook.db", course / "gradebook.db"), ("solutions", course / "solutions"),
+                         ("shadow", Path("/etc/shadow")), ("alice.ipynb", alice), ("zero", Path("/dev/zero")),
+                         ("timestamp.txt", Path("/dev/zero"))]:
+        (links / name).symlink_to(target)
+    os.mkfifo(links / "pipe")
+    (links / "notes.txt").write_text("my own notes\n")
+
+
+def plant_link_notebook(course):
+    alice = course / "submitted" / "alice" / LESSON / f"{LESSON}.ipynb"
+    (course / "submitted" / LINK_NOTEBOOK / LESSON).mkdir(parents=True)
+    (course / "submitted" / LINK_NOTEBOOK / LESSON / f"{LESSON}.ipynb").symlink_to(alice)
 
 
 # ---------------------------------------------------------------------------------------- state
@@ -332,7 +384,9 @@ def graded(tmp_path_factory):
     for student, (nb, _) in subs.items():
         dest = course / "submitted" / student / LESSON
         dest.mkdir(parents=True)
-        nbformat.write(nb, str(dest / f"{LESSON}.ipynb"))
+        if student not in LINKED:
+            nbformat.write(nb, str(dest / f"{LESSON}.ipynb"))
+    plant_links(course)
     repo_before = {name: tree_digest(ROOT / name) for name in ("autograder", "rnnkit", "solutions", "lessons")}
     repo_before["nbgrader_config.py"] = hashlib.sha256((ROOT / "nbgrader_config.py").read_bytes()).hexdigest()
     submitted_before = tree_digest(course / "submitted")
@@ -344,19 +398,26 @@ def graded(tmp_path_factory):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200)
     seconds = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    # an honest classmate, graded after the attackers
+    # a notebook handed in as a link to a classmate's (plain nbgrader autograde), then an honest
+    # classmate, graded after the attackers
+    plant_link_notebook(course)
     dest = course / "submitted" / "zoe" / LESSON
     dest.mkdir(parents=True)
     nbformat.write(solution(), str(dest / f"{LESSON}.ipynb"))
-    for args in (["db", "student", "add", "zoe"], ["autograde", LESSON, "--student", "zoe"],
+    link_log = ""
+    for args in (["db", "student", "add", LINK_NOTEBOOK], ["autograde", LESSON, "--student", LINK_NOTEBOOK],
+                 ["db", "student", "add", "zoe"], ["autograde", LESSON, "--student", "zoe"],
                  ["generate_feedback", LESSON], ["export", "--to", "grades.csv"]):
-        subprocess.run(["nbgrader", *args], cwd=course, capture_output=True, text=True, check=True, timeout=600)
+        done = subprocess.run(["nbgrader", *args], cwd=course, capture_output=True, text=True, check=True,
+                              timeout=600)
+        link_log += done.stderr if LINK_NOTEBOOK in args else ""
     rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
     repo_after = {name: tree_digest(ROOT / name) for name in ("autograder", "rnnkit", "solutions", "lessons")}
     repo_after["nbgrader_config.py"] = hashlib.sha256((ROOT / "nbgrader_config.py").read_bytes()).hexdigest()
     state = {
         "repo": repo_before == repo_after, "config": config_before == (course / "nbgrader_config.py").read_bytes(),
-        "submitted": submitted_before == tree_digest(course / "submitted", skip=("zoe",)),
+        "submitted": submitted_before == tree_digest(course / "submitted", skip=("zoe", LINK_NOTEBOOK)),
+        "link_log": link_log,
         "env": env_before == env_snapshot(), "processes": marked_processes(),
     }
     return course, subs, rows, proc.stdout, state, seconds
@@ -482,3 +543,43 @@ def test_an_untouched_stub_that_injects_scores_gets_zero(lesson, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
     assert float(rows["mallory"]["score"]) == 0 < float(rows["mallory"]["max_score"])
+
+
+def test_links_and_special_files_are_refused_and_the_notebook_graded(graded):
+    course, _, rows, out, _, _ = graded
+    assert score(rows, "links_out") == TOTAL
+    refused = next(line for line in out.splitlines() if "intake refused from links_out" in line)
+    for name in ("gradebook.db", "solutions", "shadow", "alice.ipynb", "zero", "pipe", "timestamp.txt"):
+        assert name in refused, f"{name} was not reported: {refused}"
+    taken = sorted(str(p.relative_to(course / "autograded" / "links_out" / LESSON))
+                   for p in (course / "autograded" / "links_out" / LESSON).rglob("*"))
+    assert taken == [f"{LESSON}.ipynb", "intake.txt", "notes.txt"], taken
+    html = _feedback(course, "links_out")
+    assert not re.search(r"PEEK \S+ is there", html), "the kernel saw a link or a FIFO"
+    assert "the grader did not take" in html and "gradebook.db" in html and "a FIFO" in html
+    assert "SQLite format" not in html and "root:" not in html
+
+
+def test_a_notebook_that_is_a_link_is_not_gradable_and_never_read(graded):
+    course, _, rows, _, state, _ = graded
+    assert float(rows[LINK_NOTEBOOK]["score"] or "nan") == 0
+    assert f"intake refused from {LINK_NOTEBOOK}: {LESSON}.ipynb: a symbolic link: not gradable" in state["link_log"]
+    assert not (course / "autograded" / LINK_NOTEBOOK / LESSON / f"{LESSON}.ipynb").exists()
+    assert not (course / "feedback" / LINK_NOTEBOOK / LESSON / f"{LESSON}.html").exists()
+
+
+def test_no_active_content_without_tags_reaches_feedback_or_notebook(graded):
+    course = graded[0]
+    html = _feedback(course, "injects_without_tags")
+    nb = read_notebook(course / "autograded" / "injects_without_tags" / LESSON / f"{LESSON}.ipynb")
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert {o["name"] for o in outputs if o["output_type"] == "stream"} <= {"stdout", "stderr"}
+    # the attacks' source is shown, escaped; nothing of them may be live markup
+    assert not re.search(r"<script[^>]*>\s*alert", html), "a script from the submission is live"
+    assert not re.search(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", html), "an event handler is live in the feedback"
+    assert not re.search(r"""(href|src)\s*=\s*["']?\s*(javascript|vbscript|data:(?!image/(png|jpeg|gif);base64,))""",
+                         html, re.I), "a link or image target that runs"
+    assert all(set(o.get("data", {})) <= {"text/plain", "text/html", "text/markdown", "image/png"} for o in outputs)
+    markdown = [c for c in nb.cells if c.cell_type == "markdown" and "[me]" in c.source][0]
+    assert "JaVaScRiPt" not in markdown.source and "vbscript" not in markdown.source
+    assert not markdown.get("attachments"), "an attachment that is not the image it claims, or a bad name"
