@@ -32,7 +32,7 @@ def check_rows(rows, lr_grids, seeds, selection_seeds):
         assert both[0] < chosen < both[-1] or chosen in (ladder[0], ladder[-1]), \
             f"{model}: the chosen learning rate {chosen} must be inside the grid run with every selection seed {both}"
         runs = [r for r in reported if r["model"] == model]
-        assert sorted(r["seed"] for r in runs) == sorted(seeds)
+        assert sorted(r["seed"] for r in runs) == sorted(seeds[model])
         assert {r["lr"] for r in runs} == {chosen}, f"{model}: reported runs must use the validation-chosen lr"
         assert all(r["lr_grid"] == both for r in runs)
         assert len({r["params"] for r in runs}) == 1
@@ -51,8 +51,9 @@ def test_choose_lr_takes_the_mean_over_the_selection_seeds_among_the_rates_run_w
 def test_quick_run_rows_and_weights(tmp_path):
     weights = tmp_path / "lstm.npz"
     rows = list(char_lm.run(quick=True, workers=1, weights=weights))
-    reported = check_rows(rows, {m: char_lm.QUICK["lrs"] for m in char_lm.MODELS}, char_lm.QUICK["seeds"],
-                          char_lm.QUICK["selection_seeds"])
+    quick = char_lm.QUICK
+    reported = check_rows(rows, {m: quick["lrs"] for m in char_lm.MODELS}, {m: quick["seeds"] for m in char_lm.MODELS},
+                          quick["selection_seeds"])
     for r in reported:  # equal budgets: every network within the quick budget
         assert r["params"] <= char_lm.QUICK["budget"] and r["epochs"] == char_lm.QUICK["epochs"]
     saved = np.load(weights)
