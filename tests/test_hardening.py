@@ -56,10 +56,9 @@ def points(grade_id):
 
 TOTAL = sum(float(nbgrader_meta(c)["points"]) for c in solution().cells if nbgrader_meta(c).get("grade"))
 E1 = points(f"{FIRST}_tests")
-# Exercises whose solution calls the first exercise's function lose their points too with a wrong one.
-DEPENDENT = sum(points(f"{gid}_tests") for gid in EXERCISES if gid.startswith(f"l{LESSON[:2]}_") and gid != FIRST
-                and re.search(rf"\b{FUNCTION}\(", answer_cell(solution(), gid).source))
-WRONG_FIRST = TOTAL - E1 - DEPENDENT  # the fair score of a notebook whose first answer is wrong
+# Each point is earned once: an exercise whose solution calls the first exercise's function is graded with
+# the course's version of it when the learner's fails, so a wrong first answer costs its own points only.
+WRONG_FIRST = TOTAL - E1  # the fair score of a notebook whose first answer is wrong
 SIGNATURE = re.search(r"^def .*:$", answer_cell(solution(), FIRST).source, re.M).group(0)
 
 
