@@ -46,8 +46,8 @@ NAME = "char_lm"
 BUDGET = 115_000  # an LSTM with H = 128 and V = 75: 4·128·(75+128+2) + 75·129 = 114,635
 MODELS = ("rnn", "gru", "lstm")
 # The reported seeds per model. Five for every model is the protocol; the stored run has five for the RNN
-# and the GRU and LSTM_SEEDS for the LSTM (its seeds 3 and 4 did not fit into the round that added the others).
-LSTM_SEEDS = (0, 1, 2)
+# and the GRU and LSTM_SEEDS for the LSTM (its seed 4 did not fit into the round that added the others).
+LSTM_SEEDS = (0, 1, 2, 3)
 SEEDS = {"rnn": (0, 1, 2, 3, 4), "gru": (0, 1, 2, 3, 4), "lstm": LSTM_SEEDS}
 LR_LADDER = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 LR_GRIDS = {"rnn": (1e-3, 3e-3, 1e-2, 3e-2), "gru": (1e-3, 3e-3, 1e-2, 3e-2),
