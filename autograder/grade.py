@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import UTC, datetime
 from pathlib import Path
 
 from autograder.course import ROOT, lesson_ids
@@ -183,15 +182,6 @@ def up_to_date(cwd: Path, student: str, lesson: str) -> bool:
     return graded.is_file() and graded.stat().st_mtime >= _newest(Path(cwd) / "submitted" / student / lesson)
 
 
-def stamp(folder: Path):
-    """A submission collected without nbgrader's timestamp.txt gets its notebook's modification time."""
-    path = folder / "timestamp.txt"
-    if not path.exists():
-        when = datetime.fromtimestamp(_newest(folder) or folder.stat().st_mtime, UTC)
-        with contextlib.suppress(OSError):
-            path.write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-
-
 def _autograde(student, lesson, db, cwd, timeout=None, unsafe=False):
     from autograder.course import read_notebook
     from autograder.precheck import setup_failure
@@ -312,8 +302,6 @@ def grade(lessons=None, jobs=None, db=None, csv="grades.csv", cwd=None, stream=N
         say(f"grade: could not open the gradebook {db or 'gradebook.db'}: {type(exc).__name__}: "
             f"{(str(exc).strip().splitlines() or [''])[0][:300]}")
         return 1
-    for student, lesson in tasks:
-        stamp(submitted / student / lesson)
 
     from tqdm import tqdm
 

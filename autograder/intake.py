@@ -240,6 +240,28 @@ def _earlier_refusals(notice: Path) -> list:
     return found
 
 
+def submission_time(path) -> str | None:
+    """When a submission collected without nbgrader's ``timestamp.txt`` was handed in: the newest
+    modification time of its regular files (links are not followed; nothing is written), as
+    nbgrader's timestamp text, or None for a folder without a regular file."""
+    from datetime import UTC, datetime
+
+    newest = None
+    for folder, _dirs, files in os.walk(path, followlinks=False):
+        for name in files:
+            if name in ("timestamp.txt", NOTICE):
+                continue
+            try:
+                st = os.lstat(os.path.join(folder, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                newest = st.st_mtime if newest is None else max(newest, st.st_mtime)
+    if newest is None:
+        return None
+    return datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
 def regular_file(path) -> str | None:
     """None when ``path`` is a regular file (not a link); otherwise why it is not."""
     try:
@@ -307,6 +329,7 @@ def __getattr__(name):  # the nbgrader classes are built on first use, so import
 def _autograde_class():
     from nbgrader.api import Gradebook
     from nbgrader.converters import Autograde, BaseConverter, NbGraderException
+    from nbgrader.utils import parse_utc
 
     class _SafeCopy(BaseConverter):
         """BaseConverter's copy of a submission's other files, made with :func:`copy_submission`
@@ -371,8 +394,12 @@ def _autograde_class():
             coursedir, read = self.coursedir, self.coursedir.get_existing_timestamp
 
             def existing_timestamp(path):
+                if not os.path.lexists(os.path.join(path, "timestamp.txt")):
+                    # collected without the exchange: the notebook's own time, read, never written
+                    when = submission_time(path)
+                    return parse_utc(when) if when else None
                 why = regular_file(os.path.join(path, "timestamp.txt"))
-                if why is not None and os.path.lexists(os.path.join(path, "timestamp.txt")):
+                if why is not None:
                     self.log.warning("%s: timestamp.txt is %s: not read", path, why)
                     return None
                 return read(path)

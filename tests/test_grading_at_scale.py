@@ -99,15 +99,15 @@ def test_export_tells_not_submitted_from_zero_and_keeps_the_time(tmp_path):
 
 
 def test_timestamp_from_the_notebook_when_collected_without_one(tmp_path):
+    from autograder.intake import submission_time
+
     folder = tmp_path / "submitted" / "ann" / LESSON
     folder.mkdir(parents=True)
     (folder / f"{LESSON}.ipynb").write_text("{}")
     os.utime(folder / f"{LESSON}.ipynb", (1772357400, 1772357400))  # 2026-03-01 09:30:00 UTC
-    grading.stamp(folder)
-    assert (folder / "timestamp.txt").read_text().startswith("2026-03-01 09:30:00")
-    (folder / "timestamp.txt").write_text("2026-02-01 08:00:00 UTC")  # nbgrader collect's own: kept
-    grading.stamp(folder)
-    assert (folder / "timestamp.txt").read_text() == "2026-02-01 08:00:00 UTC"
+    (folder / "later.txt").symlink_to("/etc/hostname")  # a link's target's time is not the student's
+    assert submission_time(folder).startswith("2026-03-01 09:30:00")
+    assert sorted(p.name for p in folder.iterdir()) == [f"{LESSON}.ipynb", "later.txt"]  # nothing written
 
 
 def test_only_new_or_changed_submissions_are_up_for_grading(tmp_path):
