@@ -105,7 +105,7 @@ ex_impulse_response = Exercise(
 )
 
 
-@ex_impulse_response.bug("the response starts one step late: the impulse enters at t = 0, so h[0] = b")
+@ex_impulse_response.bug("the response starts one step late: the impulse is the first input, x[0], so h[0] = b")
 def impulse_delayed(a, b, T):
     return np.concatenate([[0.0], b * float(a) ** np.arange(T - 1)])[:T]
 

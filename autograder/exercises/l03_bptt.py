@@ -108,7 +108,7 @@ def _step_cache(cache, t):
     return cache["x"][:, t], h_prev, cache["hs"][:, t], cache["p"]
 
 
-@ex_rnn_backward.bug("the gradient from the future is dropped: h_t gets dhs[:, t] plus dh_prev from step t+1")
+@ex_rnn_backward.bug("the gradient from the future is dropped: hs[:, t] gets dhs[:, t] plus the next step's dh_prev")
 def backward_no_carry(dhs, cache):
     x, hs, p = cache["x"], cache["hs"], cache["p"]
     dx, grads, dh_prev = np.zeros(x.shape), {k: np.zeros_like(v) for k, v in p.items()}, None
@@ -170,7 +170,7 @@ def backward_dh0_is_first_state(dhs, cache):
     return dx, dh_t, grads
 
 
-@ex_rnn_backward.bug("the gradient from h_{t+1} skipped tanh': add it to dhs[:, t] before the 1 - h² factor")
+@ex_rnn_backward.bug("the gradient from the next state skipped tanh': add it to dhs[:, t] before the 1 - h² factor")
 def backward_carry_skips_tanh(dhs, cache):
     x, hs, p = cache["x"], cache["hs"], cache["p"]
     dx, dh_next = np.zeros(x.shape), np.zeros_like(cache["h0"])
@@ -294,7 +294,7 @@ ex_state_gradient_norms = Exercise(
 )
 
 
-@ex_state_gradient_norms.bug("the norms are reversed: norms[t] belongs to h_t, and norms[T-1] = ‖dh_last‖")
+@ex_state_gradient_norms.bug("the norms are reversed: norms[t] belongs to hs[:, t], and norms[T-1] = ‖dh_last‖")
 def norms_reversed(dh_last, cache):
     x, h0, hs, p = cache["x"], cache["h0"], cache["hs"], cache["p"]
     out, dh = [], dh_last

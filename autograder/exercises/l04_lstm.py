@@ -279,7 +279,7 @@ def backward_dc_not_carried(dhs, cache):
     return np.stack(dx, axis=1), dh, dc, grads
 
 
-@ex_lstm_backward.bug("the gradient from the future is dropped: h_t gets dhs[:, t] plus dh_prev of step t+1")
+@ex_lstm_backward.bug("the gradient from the future is dropped: hs[:, t] gets dhs[:, t] plus the next step's dh_prev")
 def backward_dh_not_carried(dhs, cache):
     N, T, H = dhs.shape
     dx, dh, dc, grads = [None] * T, np.zeros((N, H)), np.zeros((N, H)), None

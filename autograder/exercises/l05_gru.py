@@ -228,7 +228,7 @@ ex_gru_backward = Exercise(
 )
 
 
-@ex_gru_backward.bug("the gradient from the future is dropped: h_t gets dhs[:, t] plus dh_prev of step t+1")
+@ex_gru_backward.bug("the gradient from the future is dropped: hs[:, t] gets dhs[:, t] plus the next step's dh_prev")
 def backward_no_carry(dhs, cache):
     T = dhs.shape[1]
     dx, grads, dh = [None] * T, None, None

@@ -26,9 +26,9 @@ def numeric_gradient(f, x, eps=1e-6):
 
 
 def state_gradient_norms(dh_last, cache):
-    """‖∂L/∂h_t‖ for t = 0..T-1 when the loss depends on the last state only.
+    """‖∂L/∂h_t‖ for t = 1..T (in norms[t-1]) when the loss depends on the last state h_T only.
 
-    dh_last (N, H) is ∂L/∂h_{T-1}; cache is rnn_forward's. Returns (T,) norms (Frobenius
+    dh_last (N, H) is ∂L/∂h_T; cache is rnn_forward's. Returns (T,) norms (Frobenius
     norm over the batch), found by carrying the gradient back one step at a time.
     """
     x, h0, hs, p = cache["x"], cache["h0"], cache["hs"], cache["p"]

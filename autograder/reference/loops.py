@@ -28,7 +28,7 @@ def impulse_response(a, b, T):
 
 
 def sensitivity(a, T):
-    """s (T,) with s[t] = ∂h_{T-1}/∂h_t = a^(T-1-t) (so s[T-1] = 1)."""
+    """s (T,) with s[t-1] = ∂h_T/∂h_t = a^(T-t) (so s[T-1] = 1)."""
     return float(a) ** np.arange(T - 1, -1, -1)
 
 
