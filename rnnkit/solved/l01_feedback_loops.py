@@ -8,9 +8,9 @@ import numpy as np
 
 
 def feedback_loop(x, a, b, h0=0.0):
-    """Run the scalar feedback loop h[t] = a * h[t-1] + b * x[t] over a series.
+    """Run the scalar feedback loop h_t = a * h_{t-1} + b * x_t over a series.
 
-    x: (T,) the input series; a, b: floats; h0: the state before the first input (h[-1]).
+    x: (T,) the input series; a, b: floats; h0: the initial state h_0, before the first input.
     Returns h: (T,) float array; h[t] is the state right after x[t] has entered.
     Hint: keep the current state in one variable and update it inside a for loop over t.
     """
@@ -23,7 +23,7 @@ def feedback_loop(x, a, b, h0=0.0):
 
 
 def unroll(a, b, T):
-    """The loop h[t] = a * h[t-1] + b * x[t] (h0 = 0) as one matrix: h = M @ x.
+    """The loop h_t = a * h_{t-1} + b * x_t (h0 = 0) as one matrix: h = M @ x.
 
     a, b: floats; T: number of time steps.
     Returns M: (T, T) lower-triangular, M[t, s] = b * a**(t - s) for s <= t, 0 for s > t.
@@ -38,20 +38,20 @@ def unroll(a, b, T):
 
 
 def impulse_response(a, b, T):
-    """States of h[t] = a * h[t-1] + b * x[t] for x = (1, 0, ..., 0) and h0 = 0.
+    """States of the loop h_t = a * h_{t-1} + b * x_t for x = (1, 0, ..., 0) and h0 = 0.
 
     a, b: floats; T: number of steps.
-    Returns h: (T,) with h[t] = b * a**t.
+    Returns h: (T,) with h[t] = b * a**t (h[t-1] holds h_t = b * a**(t-1)).
     Hint: np.arange(T) gives the exponents 0, 1, ..., T-1.
     """
     return b * float(a) ** np.arange(T)
 
 
 def sensitivity(a, T):
-    """s[t] = d h[T-1] / d h[t] for the loop h[t] = a * h[t-1] + b * x[t].
+    """s_t = d h_T / d h_t, t = 1, ..., T, for the loop h_t = a * h_{t-1} + b * x_t.
 
     a: float; T: number of time steps.
-    Returns s: (T,) with s[T-1] = 1 and s[t] = a * s[t+1], i.e. s[t] = a**(T-1-t).
+    Returns s: (T,) with s[t-1] = s_t = a**(T-t): s[T-1] = 1 and s[t] = a * s[t+1].
     Hint: fill s from the end, with range(T - 2, -1, -1).
     """
     s = np.zeros(T)
