@@ -54,7 +54,7 @@ def rnn_backward(dhs, cache):
         dx[:, t], dh_next, step_grads = rnn_step_backward(dhs[:, t] + dh_next, step_cache)
         for name in grads:
             grads[name] += step_grads[name]        # the same weights at every step: sum
-    return dx, dh_next, grads                      # after step 0, dh_next is dL/dh0
+    return dx, dh_next, grads                      # after the first step, dh_next is dL/dh0
 
 
 def numeric_gradient(f, x, eps=1e-6):
@@ -81,7 +81,7 @@ def numeric_gradient(f, x, eps=1e-6):
 
 
 def state_gradient_norms(dh_last, cache):
-    """Norms of dL/dh_t, t = 0..T-1, for a loss that depends on the last state only.
+    """Norms of dL/dh_t, t = 1..T, for a loss that depends on the last state only.
 
     dh_last: (N, H) gradient of the loss with respect to the last state hs[:, T-1].
     cache:   {"x", "h0", "hs", "p"} from rnn_forward.
@@ -95,7 +95,7 @@ def state_gradient_norms(dh_last, cache):
     norms = np.zeros(T)
     dh = dh_last
     for t in reversed(range(T)):
-        norms[t] = np.linalg.norm(dh)              # the gradient reaching h_t
+        norms[t] = np.linalg.norm(dh)              # the gradient reaching hs[:, t]
         h_prev = hs[:, t - 1] if t > 0 else h0
         _, dh, _ = rnn_step_backward(dh, (x[:, t], h_prev, hs[:, t], p))
     return norms
