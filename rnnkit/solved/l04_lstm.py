@@ -107,8 +107,8 @@ def lstm_backward(dhs, cache):
 
     Returns dx (N, T, D), dh0 (N, H), dc0 (N, H) and grads, a dict with W_ih (4H, D), W_hh (4H, H),
     b_ih (4H,) and b_hh (4H,), summed over time.
-    Hint: loop t = T-1, ..., 0 carrying dh_next and dc_next (both zero at the start); the hidden state of
-    step t gets dhs[:, t] + dh_next, the cell state gets dc_next. D is cache[0][0].shape[1].
+    Hint: loop t = T-1, ..., 0 carrying dh_next and dc_next (both zero at the start); the hidden state
+    hs[:, t] gets dhs[:, t] + dh_next, its cell state gets dc_next. D is cache[0][0].shape[1].
     """
     N, T, H = dhs.shape
     D = cache[0][0].shape[1]
