@@ -85,7 +85,7 @@ def gru_backward(dhs, cache):
 
     dhs: (N, T, H) upstream gradient of every state in hs; cache: the list of step caches.
     Returns dx (N, T, D), dh0 (N, H) and grads, a dict shaped like p, summed over the T steps.
-    Hint: t = T-1, ..., 0; the gradient reaching h_t is dhs[:, t] plus dh_prev from step t+1.
+    Hint: t = T-1, ..., 0; the gradient reaching hs[:, t] is dhs[:, t] plus the next step's dh_prev.
     """
     N, T, H = dhs.shape
     p = cache[0][4]                                  # every step cache ends with the parameters
