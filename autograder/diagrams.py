@@ -515,7 +515,7 @@ def recursive_vs_direct(out: Path, fmt: str = "svg") -> Path:
     yb = dy - 0.33
     xa, xb = window(0, 3, yb, up=False)
     mx = (xc(4) + xc(7)) / 2
-    box(ax, (mx, -0.05), 2.3, 0.34, r"$W^\top h_{T-1} + c$:  $H_f$ outputs", ec=VERMILLION, fontsize=9.5)
+    box(ax, (mx, -0.05), 2.3, 0.34, r"$W^\top h_T + c$:  $H_f$ outputs", ec=VERMILLION, fontsize=9.5)
     line(ax, [((xa + xb) / 2, yb), ((xa + xb) / 2, -0.05), (mx - 1.15, -0.05)], VERMILLION, lw=1.5)
     for j in range(4, 8):
         line(ax, [(xc(j), 0.12), (xc(j), dy - hgt / 2 - 0.02)], VERMILLION, lw=1.3)
