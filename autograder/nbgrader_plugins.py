@@ -31,7 +31,7 @@ from traitlets import Bool, Integer
 from autograder.course import exercise_label, strip_hidden
 from autograder.runner import Runner
 from autograder.sandbox import SandboxUnavailable, require
-from autograder.verify import CHECK_CALL, verify
+from autograder.verify import CHECK_CALL, program_of, verify, verify_in_background
 
 
 def _meta(cell):
@@ -47,6 +47,8 @@ class SafeExecute(NbGraderPreprocessor):
     budget = Integer(900, help="seconds a notebook may run").tag(config=True)
     unsafe = Bool(False, help="run students' code without a sandbox (with the grader's rights)").tag(config=True)
     memory_mb = Integer(2048, help="address-space limit of each sandboxed process, MiB").tag(config=True)
+    submission_memory_mb = Integer(4096, help="memory of one submission as a whole (its kernel, its workers and "
+                                   "their in-memory folders), MiB, where a memory cgroup can be made").tag(config=True)
 
     def preprocess(self, nb, resources):
         cwd = resources.get("metadata", {}).get("path") or "."
@@ -56,8 +58,12 @@ class SafeExecute(NbGraderPreprocessor):
             raise SystemExit(str(exc)) from None
         if sandbox is not None:
             sandbox.memory_bytes = self.memory_mb * 1024**2
+            sandbox.total_memory_bytes = self.submission_memory_mb * 1024**2
             sandbox.lesson = resources.get("nbgrader", {}).get("assignment")  # its release's student package
         resources["autograder_sandbox"] = sandbox
+        if sandbox is not None:  # VerifyAnswers' worker grades its own copy of the submission: start it now
+            resources["autograder_verdicts"] = verify_in_background(
+                nb, timeout=VerifyAnswers(config=self.config).timeout, sandbox=sandbox, cwd=cwd)
         full = {}
         for index, cell in enumerate(nb.cells):  # hidden tests never enter the student's kernel
             if _graded_code(cell) and strip_hidden(cell.source) != cell.source:
@@ -94,7 +100,11 @@ class VerifyAnswers(NbGraderPreprocessor):
                 sandbox = require(SafeExecute(config=self.config).unsafe)
             except SandboxUnavailable as exc:
                 raise SystemExit(str(exc)) from None
-        verdicts = verify(nb, timeout=self.timeout, sandbox=sandbox, cwd=cwd)
+        started = resources.pop("autograder_verdicts", None)  # SafeExecute started it beside the kernel
+        if started is not None and started.program == program_of(nb):
+            verdicts = started.result()
+        else:
+            verdicts = verify(nb, timeout=self.timeout, sandbox=sandbox, cwd=cwd)
         for cell in nb.cells:
             if not _graded_code(cell):
                 continue

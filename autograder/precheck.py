@@ -182,7 +182,7 @@ def precheck(lesson: str, root: Path, config=None, use_cache=True, log=None) -> 
 
     config = config if config is not None else Config()
     safe = config.get("SafeExecute", {})
-    settings = {k: safe.get(k) for k in ("timeout", "budget", "unsafe", "memory_mb")}
+    settings = {k: safe.get(k) for k in ("timeout", "budget", "unsafe", "memory_mb", "submission_memory_mb")}
     settings["unsafe_env"] = os.environ.get("AUTOGRADER_UNSAFE", "")
     key = environment_key(lesson, root, settings)
     if use_cache and _cached(root, key):

@@ -119,6 +119,7 @@ class Runner:
             from autograder.sandbox import Sandbox
 
             assert isinstance(sandbox, Sandbox)
+            sandbox.hold(self)
             self.client.sandbox, self.client.scratch = sandbox, sandbox.scratch(cwd)
         self.reply = {}
         self.succeeded = []  # indices of cells to replay after a restart
@@ -169,6 +170,10 @@ class Runner:
         except DeadKernelError:
             self._restart()
             return CellRun("died", "DeadKernel", "the kernel died while running this cell")
+        except (ValueError, RuntimeError, OSError) as exc:  # e.g. a message that fails its signature check
+            self._restart()
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            return CellRun("died", "DeadKernel", f"the kernel broke its connection while running this cell ({first})")
         except CellTimeoutError:
             self._restart()
             return CellRun("timeout", TIMEOUT_ENAME, f"did not finish within {self.timeout} s")
@@ -208,5 +213,5 @@ class Runner:
                 from autograder.sandbox import remove_scratch
 
                 remove_scratch(self.client.scratch)
-                self.sandbox.close()
+                self.sandbox.close(self)
         return runs

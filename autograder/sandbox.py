@@ -28,6 +28,7 @@ import resource
 import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -101,6 +102,8 @@ class Sandbox:
         self.total_memory_bytes = 4 * 1024**3  # every process of the submission and its in-memory folders
         self.memory_limited = False  # whether a memory cgroup holds the submission (root, cgroups writable)
         self.refused = []  # what the last scratch() did not copy: (relative path, why)
+        self._lock = threading.Lock()
+        self._holders = set()  # the kernel runner and the workers using it now (they may run side by side)
         if not self.bwrap:
             raise SandboxUnavailable(f"no sandbox for students' code: {INSTALL_HINT}")
 
@@ -126,16 +129,18 @@ class Sandbox:
             return [(d, d) for d in dirs]
         from autograder import release
 
-        if self._package is None or not self._package.exists():
-            self._package = Path(tempfile.mkdtemp(prefix="sandbox-package-"))
-            modules = release.package_modules()
-            try:
-                shipped = release.plan([self.lesson])
-            except release.ReleaseError:  # a lesson that needs its own answers: hand out no answer at all
-                shipped = {m for m in modules if not release.answers_in(m)}
-            release.copy_package(shipped, modules, self._package)
-            for path in [self._package, *self._package.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
+        with self._lock:  # made once, whichever of the kernel and the worker starts first
+            if self._package is None or not self._package.exists():
+                package = Path(tempfile.mkdtemp(prefix="sandbox-package-"))
+                modules = release.package_modules()
+                try:
+                    shipped = release.plan([self.lesson])
+                except release.ReleaseError:  # a lesson that needs its own answers: hand out no answer at all
+                    shipped = {m for m in modules if not release.answers_in(m)}
+                release.copy_package(shipped, modules, package)
+                for path in [package, *package.rglob("*")]:
+                    path.chmod(0o755 if path.is_dir() else 0o644)
+                self._package = package
         # The filtered copy appears wherever a student package could be imported from inside:
         # where the grader found it and every other install the sandbox can see (a second copy in
         # site-packages, a folder on the grader's PYTHONPATH inside a mounted tree).
@@ -210,33 +215,62 @@ class Sandbox:
         return cmd + ["--", "/bin/sh", "-c", start, cwd, *argv]
 
     def limits(self):
-        """A ``preexec_fn`` for the bwrap process: resource limits every sandboxed process inherits."""
-        if os.geteuid() == 0 and not self.groups:
-            cleanup_cgroups()  # empty groups an interrupted run left behind
-            # one set of groups for the whole submission: its kernel, its workers, their in-memory folders
-            for group in (_pids_cgroup(self.max_procs), _memory_cgroup(self.total_memory_bytes)):
-                if group is not None:
-                    self.groups.append(group)
-            self.memory_limited = any(g.name.startswith("autograder-mem-") or (g / "memory.max").exists()
-                                      for g in self.groups)
-        groups = list(self.groups)
+        """A ``preexec_fn`` for the bwrap process: resource limits every sandboxed process inherits.
+
+        The kernel and the worker start from two threads (they run side by side): the groups are made
+        once under a lock, and the function run in the child between fork and exec makes only system
+        calls on values prepared here (nothing that could wait for a lock another thread held at fork).
+        """
+        with self._lock:
+            if os.geteuid() == 0 and not self.groups:
+                cleanup_cgroups()  # empty groups an interrupted run left behind
+                # one set of groups for the whole submission: its kernel, its workers, their in-memory folders
+                for group in (_pids_cgroup(self.max_procs), _memory_cgroup(self.total_memory_bytes)):
+                    if group is not None:
+                        self.groups.append(group)
+                self.memory_limited = any(g.name.startswith("autograder-mem-") or (g / "memory.max").exists()
+                                          for g in self.groups)
+        procs = [os.fsencode(group / "cgroup.procs") for group in self.groups]
+        limits = [(resource.RLIMIT_AS, self.memory_bytes), (resource.RLIMIT_FSIZE, self.max_file_bytes),
+                  (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 1024)]
+        if os.geteuid() != 0:
+            limits.append((resource.RLIMIT_NPROC, self.max_procs))
 
         def apply():
-            resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-            if os.geteuid() != 0:
-                resource.setrlimit(resource.RLIMIT_NPROC, (self.max_procs, self.max_procs))
-            for cgroup in groups:
+            for kind, value in limits:
+                resource.setrlimit(kind, (value, value))
+            pid = b"%d" % os.getpid()
+            for path in procs:
                 try:
-                    (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+                    fd = os.open(path, os.O_WRONLY)
+                    try:
+                        os.write(fd, pid)
+                    finally:
+                        os.close(fd)
                 except OSError:
                     pass
 
         return apply
 
-    def close(self):
+    def hold(self, holder):
+        """``holder`` (a kernel runner or a worker) uses the sandbox until it calls ``close(holder)``."""
+        with self._lock:
+            self._holders.add(id(holder))
+
+    def close(self, holder=None):
+        """Kill what is left in the submission's cgroups and remove them, and the filtered package.
+
+        ``close(holder)``: that holder is done; the rest waits for the last holder (the kernel and the
+        worker share the groups, and one finishing must not kill the other). ``close()``: now.
+        """
+        with self._lock:
+            if holder is not None:
+                self._holders.discard(id(holder))
+                if self._holders:
+                    return
+            self._close()
+
+    def _close(self):
         if self._package is not None:
             shutil.rmtree(self._package, ignore_errors=True)
             self._package = None

@@ -30,7 +30,7 @@ from autograder.course import (
     strip_hidden,
 )
 from autograder.runner import CellRun, Runner
-from autograder.verify import CHECK_CALL, verify
+from autograder.verify import CHECK_CALL, verify_in_background
 
 
 @dataclass
@@ -137,13 +137,17 @@ def grade_lesson(lesson, learner_dir=LESSONS, timeout=60, budget=600, progress=N
         if progress:
             progress(lesson, len(done), code_cells)
 
-    with tempfile.TemporaryDirectory(prefix=f"check-{lesson}-") as tmp:
+    with (tempfile.TemporaryDirectory(prefix=f"check-{lesson}-") as tmp,
+          tempfile.TemporaryDirectory(prefix=f"check-{lesson}-worker-") as tmp_worker):
         for item in path.parent.iterdir():
             if item.is_file() and item.suffix != ".ipynb":
                 shutil.copy(item, tmp)
+                shutil.copy(item, tmp_worker)
+        # The same exercises, outside the learner's kernel, on their own copy of the same files: this
+        # decides them. The worker runs beside the kernel (neither sees what the other writes).
+        pending = verify_in_background(nb, timeout=timeout, cwd=tmp_worker)
         runs = Runner(nb, tmp, timeout=timeout, budget=budget, on_cell=on_cell, env=GRADING_ENV).run()
-        # The same exercises, outside the learner's kernel, on the same files: this decides them.
-        verdicts = verify(nb, timeout=timeout, cwd=tmp)
+        verdicts = pending.result()
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if not meta.get("grade") or cell.cell_type != "code":

@@ -112,6 +112,7 @@ class Worker:
         argv = [sys.executable, "-I", "-c", worker.source()]
         kwargs = {}
         if sandbox is not None:
+            sandbox.hold(self)
             self.scratch = sandbox.scratch(cwd)
             argv = sandbox.command(argv, self.scratch, env={"MPLBACKEND": "Agg"})
             kwargs = {"cwd": str(self.scratch), "preexec_fn": sandbox.limits()}
@@ -120,23 +121,28 @@ class Worker:
             env = {**os.environ, **GRADING_ENV, "MPLBACKEND": "Agg", "IPYTHONDIR": self.home,
                    "MPLCONFIGDIR": self.home}
             kwargs = {"cwd": str(cwd or "."), "env": env, "start_new_session": True}
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, **kwargs)
-        self._in, self._out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self._out, selectors.EVENT_READ)
-        self.deadline = None
-        self.callbacks = {}
-        self.program, self.loaded = program, 0
-        self.setup_error, self.answer_errors, self.cell_errors = "", {}, []
-        if upto is None:  # everything at once (the setup and answers of a program written by hand)
-            self._load({key: value for key, value in program.items() if key != "stops"})
-        else:
-            self.load_until(upto)
-        if bind:  # the course's functions, as callbacks into this process, in this worker only (see verify)
-            self._send({"op": "bind", "functions": dict(bind)})
-            if self._receive().get("op") != "ready":
-                raise WorkerGone("the worker did not take the course's functions")
+        self.proc = None
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, **kwargs)
+            self._in, self._out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+            self._sel = selectors.DefaultSelector()
+            self._sel.register(self._out, selectors.EVENT_READ)
+            self.deadline = None
+            self.callbacks = {}
+            self.program, self.loaded = program, 0
+            self.setup_error, self.answer_errors, self.cell_errors = "", {}, []
+            if upto is None:  # everything at once (the setup and answers of a program written by hand)
+                self._load({key: value for key, value in program.items() if key != "stops"})
+            else:
+                self.load_until(upto)
+            if bind:  # the course's functions, as callbacks into this process, in this worker only (see verify)
+                self._send({"op": "bind", "functions": dict(bind)})
+                if self._receive().get("op") != "ready":
+                    raise WorkerGone("the worker did not take the course's functions")
+        except BaseException:  # a worker that did not start or load is not left behind, nor its sandbox held
+            self.close()
+            raise
 
     def load_until(self, upto):
         """Run the program's cells up to (not including) cell ``upto``, after those already run."""
@@ -211,22 +217,24 @@ class Worker:
         self.deadline = time.monotonic() + timeout
 
     def close(self):
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        if self.proc is not None:
             try:
-                stream.close()
+                self.proc.kill()
             except OSError:
                 pass
-        self._sel.close()
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        if getattr(self, "_sel", None) is not None:
+            self._sel.close()
         if self.sandbox is not None:
             from autograder.sandbox import remove_scratch
 
             remove_scratch(self.scratch)
-            self.sandbox.close()
+            self.sandbox.close(self)
         if self.home is not None:
             import shutil
 
@@ -436,6 +444,23 @@ def verify(nb, timeout=60, sandbox=None, cwd=None) -> dict[str, Verdict]:
             note = "; ".join(_stand_in_note(name, dep, verdicts, used) for name, dep in used[gid].items())
             verdicts[gid] = _judge_with_course(gid, program, course, sandbox, timeout, cwd, note)
     return verdicts
+
+
+def verify_in_background(nb, **kwargs):
+    """:func:`verify` of a copy of ``nb``, started now in a thread; a ``Future`` of its verdicts.
+
+    The worker re-runs the notebook from its own copy of the submission, so it need not wait for the
+    learner's kernel: the two run side by side (two cores halve the wait). The future's ``program`` is
+    the program it grades, for the caller to check that the notebook has not changed since.
+    """
+    import copy
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(1, thread_name_prefix="verify")
+    future = executor.submit(verify, copy.deepcopy(nb), **kwargs)
+    future.program = program_of(nb)
+    executor.shutdown(wait=False)
+    return future
 
 
 def _stand_in_note(name, dep, verdicts, used) -> str:

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -61,6 +62,45 @@ print("pids", len([p for p in os.listdir("/proc") if p.isdigit()]))
 def test_memory_is_limited(tmp_path):
     proc = run_boxed("b = bytearray(8 * 1024**3)", tmp_path)
     assert proc.returncode != 0 and "MemoryError" in proc.stderr
+
+
+def _cgroups_writable():
+    sandbox = Sandbox() if bwrap_path() else None
+    try:
+        return sandbox is not None and os.geteuid() == 0 and (sandbox.limits() and sandbox.memory_limited)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+
+
+@needs_bwrap
+@pytest.mark.skipif(not _cgroups_writable(), reason="needs root and a writable memory cgroup (as in CI)")
+def test_one_submission_shares_one_memory_limit_across_processes_and_in_memory_folders(tmp_path):
+    """Three processes of 150 MiB each, every one under its own 2 GiB address-space limit, are 450 MiB
+    together: under a 300 MiB submission limit the group is killed; 150 MiB alone passes."""
+    from traitlets.config import Config
+
+    from autograder.nbgrader_plugins import SafeExecute
+
+    def boxed(code):
+        config = Config()
+        config.SafeExecute.submission_memory_mb = 300
+        nb, resources = SafeExecute(config=config).preprocess(
+            nbformat.v4.new_notebook(), {"metadata": {"path": str(tmp_path)}})
+        sandbox = resources["autograder_sandbox"]
+        assert sandbox.total_memory_bytes == 300 * 1024**2  # the nbgrader setting reaches the sandbox
+        root = sandbox.scratch(tmp_path)
+        try:
+            cmd = sandbox.command(["/bin/sh", "-c", code], root)
+            return subprocess.run(cmd, capture_output=True, timeout=120, preexec_fn=sandbox.limits())
+        finally:
+            remove_scratch(root)
+            sandbox.close()
+
+    write = "head -c {n}M /dev/zero > /tmp/f{k}"  # the sandbox's /tmp is an in-memory folder
+    several = " & ".join(write.format(n=150, k=k) for k in range(3)) + " & wait"
+    assert boxed(write.format(n=150, k=0)).returncode == 0
+    assert boxed(several + "; test $(du -sm /tmp | cut -f1) -ge 440").returncode != 0
 
 
 def test_wire_round_trip_keeps_types_and_refuses_objects():
