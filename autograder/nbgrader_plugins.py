@@ -181,9 +181,20 @@ _REFERENCE = re.compile(r"^( {0,3}\[[^\]\n]+\]:[ \t]*)(<[^>\n]*>|\S+)", re.M)
 _AUTOLINK = re.compile(r"<([a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]*)>")
 
 
+# MathJax renders the TeX of feedback in the browser: these commands make links (\\href, \\url), load code
+# (\\require, \\unicode) or set HTML attributes (\\class, \\cssId, \\style, \\data, \\html).
+_ACTIVE_TEX = re.compile(r"\\+(href|url|class|cssId|style|unicode|require|data|html)(?![a-zA-Z])", re.I)
+
+
+def clean_latex(text: str) -> str:
+    """TeX without the commands that make a link, load code or set an HTML attribute (each becomes an
+    empty ``\\text{}``; its arguments stay, shown as plain maths)."""
+    return _ACTIVE_TEX.sub(r"\\text{}", text)
+
+
 def clean_markdown(source: str) -> str:
     """Markdown with every link or image target that could run (``javascript:``, ``vbscript:``,
-    ``data:text/html``, ...) replaced by ``#``, and any HTML cleaned."""
+    ``data:text/html``, ...) replaced by ``#``, active TeX commands removed, and any HTML cleaned."""
     def fix(match):
         target = match.group(2)
         inner = target[1:-1] if target.startswith("<") and target.endswith(">") else target
@@ -192,6 +203,7 @@ def clean_markdown(source: str) -> str:
     source = _INLINE_TARGET.sub(fix, source)
     source = _REFERENCE.sub(fix, source)
     source = _AUTOLINK.sub(lambda m: m.group(0) if safe_target(m.group(1)) else "#", source)
+    source = clean_latex(source)
     if re.search(r"<[a-zA-Z!/?]", source):
         source = clean_html(source)
     return source
@@ -208,7 +220,9 @@ def _clean_data(data):
         if mime not in SAFE_MIME or not isinstance(data[mime], str | list):
             del data[mime]  # javascript, widgets, anything a browser would run or we cannot check
         elif mime == "text/html":
-            data[mime] = clean_html(_text(data[mime]))
+            data[mime] = clean_latex(clean_html(_text(data[mime])))
+        elif mime == "text/latex":
+            data[mime] = clean_latex(_text(data[mime]))
         elif mime == "text/markdown":
             data[mime] = clean_markdown(_text(data[mime]))
         elif mime in IMAGE_MAGIC:

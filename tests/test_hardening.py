@@ -243,8 +243,10 @@ def submissions(course):
         ip.display_pub.publish({"text/markdown": "[click](javascript:alert(8)) "
                                                  "![i](data:text/html;base64,PHNjcmlwdD4=)"})
         ip.display_pub.publish({"text/html; charset=x": "<script>alert(9)</script>", "text/plain": "k"})
+        ip.display_pub.publish({"text/latex": "$\\href{javascript:alert(12)}{tex}$", "text/plain": "t"})
         """)
     cell = nbformat.v4.new_markdown_cell("[me](JaVaScRiPt:alert(10)) [ref][r] ![a](attachment:x.png)\n\n"
+                                         "$\\href{javascript:alert(13)}{maths}$\n\n"
                                          "[r]: vbscript:msgbox(11)")
     cell.attachments = {"x.png": {"image/png": "bm90IGEgcG5n"}, 'y"><b': {"image/png": "iVBORw0KGgo="}}
     nb.cells.insert(1, cell)
@@ -578,7 +580,10 @@ def test_no_active_content_without_tags_reaches_feedback_or_notebook(graded):
     assert not re.search(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", html), "an event handler is live in the feedback"
     assert not re.search(r"""(href|src)\s*=\s*["']?\s*(javascript|vbscript|data:(?!image/(png|jpeg|gif);base64,))""",
                          html, re.I), "a link or image target that runs"
-    assert all(set(o.get("data", {})) <= {"text/plain", "text/html", "text/markdown", "image/png"} for o in outputs)
+    assert all(set(o.get("data", {})) <= {"text/plain", "text/html", "text/markdown", "text/latex", "image/png"}
+               for o in outputs)
+    assert not any("\\href" in str(o.get("data", {})) for o in outputs), "TeX that MathJax would make a link"
     markdown = [c for c in nb.cells if c.cell_type == "markdown" and "[me]" in c.source][0]
     assert "JaVaScRiPt" not in markdown.source and "vbscript" not in markdown.source
+    assert "\\href" not in markdown.source
     assert not markdown.get("attachments"), "an attachment that is not the image it claims, or a bad name"
