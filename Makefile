@@ -33,11 +33,11 @@ check: $(STAMP)
 ## make test: the whole test suite but the instructor cycle (CI runs both)
 test: $(STAMP)
 	$(BIN)/ruff check autograder rnnkit tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not instructor"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not instructor" --durations=15
 
 ## make test-instructor: the exchange cycle, the hostile suite, formgrader and JupyterLab in Chromium
 test-instructor: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m instructor
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m instructor --durations=15
 
 ## make build: regenerate lessons/ from solutions/ (nbgrader generate_assignment, atomically)
 build: $(STAMP)
