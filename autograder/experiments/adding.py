@@ -65,26 +65,6 @@ SPECS = {"rnn": ("rnn", "tanh", "default"), "irnn": ("rnn_relu", "relu", "identi
 LR_LADDER = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 START_GRID = (3e-3, 1e-2, 3e-2)
 LR_GRID = {model: START_GRID for model in SPECS} | {"irnn": (3e-4, 1e-3, 3e-3), "rnn_orth": (1e-3, 3e-3, 1e-2)}
-# Cells whose stored runs were chosen under the first protocol (one selection seed, SELECTION_SEED_FIRST, and the
-# fixed grid START_GRID, even where the choice sits at its edge), not re-run for lack of time on two shared cores:
-# the stored results file says so in their rows' selection_seeds, and lesson 08 says so in its text.
-SELECTION_SEED_FIRST = 100
-FIRST_PROTOCOL = frozenset({
-    ("gru", 25),
-    ("lstm", 25),
-    ("rnn", 25),
-    ("gru", 50),
-    ("lstm", 50),
-    ("lstm_no_forget", 50),
-    ("lstm_no_output", 50),
-    ("rnn", 50),
-    ("gru", 100),
-    ("lstm", 100),
-    ("rnn", 100),
-    ("gru", 200),
-    ("lstm", 200),
-    ("rnn", 200),
-})
 FORGET_BIAS = 1.0
 VAL_SIZE = 500
 STEPS, BATCH, RECORD_EVERY = 3000, 32, 10
