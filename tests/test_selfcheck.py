@@ -154,3 +154,28 @@ def test_hostile_answer_gets_a_reason_and_the_rest_is_graded(learner, tmp_path, 
 def test_run_check_reports_unknown_lesson_in_process(capsys):
     assert run_check(["00_missing"]) == 1
     assert "no such lesson" in capsys.readouterr().out
+
+
+def test_a_kernel_connection_that_breaks_costs_that_cell_only(tmp_path):
+    """A message that fails its signature check (seen under a fork flood) is a died cell: the kernel is
+    restarted, earlier cells are replayed and the next cell still runs; nothing raises to the grader."""
+    import nbformat
+
+    from autograder.runner import Runner
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 41"), nbformat.v4.new_code_cell("y = 0"),
+                                         nbformat.v4.new_code_cell("print(x + 1)")])
+    runner = Runner(nb, tmp_path, timeout=30, budget=120)
+    execute = runner.client.execute_cell
+
+    def broken_once(cell, index, **kwargs):
+        if index == 1 and not getattr(broken_once, "done", False):
+            broken_once.done = True
+            raise ValueError("Invalid Signature: b'00'")
+        return execute(cell, index, **kwargs)
+
+    runner.client.execute_cell = broken_once
+    runs = runner.run()
+    assert runs[1].status == "died" and "broke its connection" in runs[1].evalue
+    assert runs[0].status == runs[2].status == "ok"
+    assert "42" in "".join(o.get("text", "") for o in nb.cells[2].outputs)
